@@ -1,0 +1,93 @@
+"""The BrokerAdapter interface and the errors every adapter raises.
+
+An adapter is built from a connection's decrypted credentials and stored
+session, so any process (web, worker, beat) can act for a user. Everything it
+returns is BudhiTrade's own domain types; wire formats stop inside it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from budhitrade.errors import ServiceError
+from brokers.domain import Broker, LoginStep
+
+
+class BrokerError(ServiceError):
+    """The broker failed or answered something unusable (502)."""
+
+    status_code = 502
+    default_detail = "The broker could not complete the request."
+
+
+class BrokerUnavailable(BrokerError):
+    """The broker could not be reached (503)."""
+
+    status_code = 503
+    default_detail = "The broker cannot be reached right now."
+
+
+class BrokerTimeout(BrokerError):
+    """The broker did not answer within BROKER_TIMEOUT_SECONDS (504)."""
+
+    status_code = 504
+    default_detail = "The broker did not answer in time."
+
+
+class BrokerAuthRejected(BrokerError):
+    """The broker refused what the user gave it: TOTP, MPIN, keys or request token (400)."""
+
+    status_code = 400
+    default_detail = "The broker rejected the login details."
+
+
+class BrokerSessionExpired(BrokerError):
+    """The stored broker session is no longer valid; the user must reconnect (409)."""
+
+    status_code = 409
+    default_detail = "The broker session has expired; reconnect the account."
+
+
+class BrokerAdapter(ABC):
+    """One broker behind BudhiTrade's domain types.
+
+    Login is two steps (`login_start`, `login_complete`) for every broker;
+    brokers that need only one answer CONNECTED from the first.
+    """
+
+    broker: ClassVar[Broker]
+    # True where every login opens a fresh account (paper), so no earlier
+    # unfinished connection is reused.
+    opens_new_account: ClassVar[bool] = False
+
+    @classmethod
+    def account_id_hint(cls, credentials: Mapping[str, Any]) -> str:
+        """The broker account id, where the login details already name it."""
+        return ""
+
+    def __init__(
+        self,
+        *,
+        credentials: Mapping[str, Any],
+        session: Mapping[str, Any],
+        options: Mapping[str, Any] | None = None,
+        account_id: str = "",
+    ) -> None:
+        self.credentials = credentials
+        self.session = session
+        self.options = options or {}
+        self.account_id = account_id
+
+    @abstractmethod
+    def login_start(self, *, otp: str = "", state: str = "") -> LoginStep:
+        """Begin a login: `otp` is a one-time code, `state` a value to carry through a redirect."""
+
+    def login_complete(self, *, secret: str) -> LoginStep:
+        """Finish a login with the second factor (MPIN, request token)."""
+        raise BrokerAuthRejected(f"{self.broker.label} logins complete in one step.")
+
+    @abstractmethod
+    def logout(self) -> None:
+        """End the broker session where the broker allows it."""

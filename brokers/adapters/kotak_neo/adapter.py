@@ -1,0 +1,71 @@
+"""Kotak Neo through the official neo_api_client SDK (TOTP, then MPIN)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+
+from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected
+from brokers.adapters.kotak_neo import mapping
+from brokers.adapters.kotak_neo.client import KotakNeoClient
+from brokers.domain import Broker, ConnectionStatus, LoginStep
+
+
+class KotakNeoAdapter(BrokerAdapter):
+    """Kotak Neo Trade API: TOTP login gives a view session, MPIN upgrades it to trade."""
+
+    broker = Broker.KOTAK_NEO
+
+    @classmethod
+    def account_id_hint(cls, credentials) -> str:
+        """Kotak accounts are named by their UCC, which the login takes."""
+        return str(credentials.get("ucc", "")).upper()
+
+    def _client(self) -> KotakNeoClient:
+        return KotakNeoClient(
+            consumer_key=self.credentials["consumer_key"],
+            environment=self.options.get("environment") or "prod",
+            session=self.session,
+        )
+
+    def login_start(self, *, otp: str = "", state: str = "") -> LoginStep:
+        """NeoAPI.totp_login with the stored mobile number and UCC and the user's TOTP."""
+        client = self._client()
+        client.totp_login(
+            mobile_number=self.credentials["mobile_number"],
+            ucc=self.credentials["ucc"],
+            totp=otp,
+        )
+        return LoginStep(
+            status=ConnectionStatus.PENDING_MPIN,
+            message="TOTP accepted; send your MPIN to /broker/connect/verify to finish connecting.",
+            session=client.session(),
+            account_id=self.credentials["ucc"].upper(),
+        )
+
+    def login_complete(self, *, secret: str) -> LoginStep:
+        """NeoAPI.totp_validate with the MPIN."""
+        if not self.session.get("view_token"):
+            raise BrokerAuthRejected("Start with the TOTP step before sending the MPIN.")
+        client = self._client()
+        payload = client.totp_validate(mpin=secret)
+        session = client.session()
+        # The view token has done its job; keep only what trading needs.
+        session.pop("view_token", None)
+        return LoginStep(
+            status=ConnectionStatus.CONNECTED,
+            message="Broker connected successfully",
+            session=session,
+            account_id=mapping.account_id_from_login(payload, fallback=self.credentials["ucc"]),
+            expires_at=mapping.session_expiry(
+                session.get("edit_token"),
+                now=timezone.now(),
+                default_hours=settings.KOTAK_NEO_SESSION_HOURS,
+            ),
+            profile=mapping.profile_from_login(payload),
+        )
+
+    def logout(self) -> None:
+        """NeoAPI.logout."""
+        if self.session.get("edit_token"):
+            self._client().logout()

@@ -1,0 +1,152 @@
+"""The only module that calls neo_api_client; turns its failures into BrokerErrors.
+
+The SDK catches most exceptions and hands them back inside the result dict,
+and it reads HTTP status codes only for some calls. So the client watches
+the HTTP exchange itself through the SDK's `transport` hook: what failed on
+the wire (timeout, unreachable, 5xx, 401) decides the error, and only then
+the payload's own error fields (read by mapping.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from django.conf import settings
+from neo_api_client import NeoAPI
+from neo_api_client.exceptions import ApiException
+
+from brokers.adapters.base import (
+    BrokerAuthRejected,
+    BrokerError,
+    BrokerSessionExpired,
+    BrokerTimeout,
+    BrokerUnavailable,
+)
+from brokers.adapters.kotak_neo import mapping
+
+logger = logging.getLogger(__name__)
+
+# NeoUtility attributes that make up a resumable session.
+SESSION_ATTRIBUTES = (
+    "view_token",
+    "sid",
+    "edit_token",
+    "edit_sid",
+    "edit_rid",
+    "base_url",
+    "data_center",
+    "ucc",
+    "feed_url",
+    "rt_url",
+    "sfeed_websocket_url",
+    "order_feed_url",
+)
+
+
+@dataclass
+class _Exchange:
+    status: int | None = None
+    failure: str = ""
+
+
+class _ObservingTransport(httpx.BaseTransport):
+    """Records the outcome of each HTTP exchange the SDK makes."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.exchanges: list[_Exchange] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        exchange = _Exchange()
+        self.exchanges.append(exchange)
+        try:
+            response = self.inner.handle_request(request)
+        except httpx.TimeoutException:
+            exchange.failure = "timeout"
+            raise
+        except httpx.TransportError:
+            exchange.failure = "unreachable"
+            raise
+        exchange.status = response.status_code
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class KotakNeoClient:
+    """A NeoAPI client for one account, resumable from a stored session."""
+
+    def __init__(self, *, consumer_key: str, environment: str, session: Mapping[str, Any]) -> None:
+        inner = settings.KOTAK_NEO_TRANSPORT or httpx.HTTPTransport(http2=True, retries=0)
+        self._transport = _ObservingTransport(inner)
+        self._neo = NeoAPI(
+            consumer_key=consumer_key,
+            environment=environment,
+            transport=self._transport,
+            timeout=settings.BROKER_TIMEOUT_SECONDS,
+        )
+        for name in SESSION_ATTRIBUTES:
+            if session.get(name):
+                setattr(self._neo.configuration, name, session[name])
+
+    def session(self) -> dict[str, str]:
+        """The SDK's session state, to store encrypted and resume later."""
+        config = self._neo.configuration
+        return {name: getattr(config, name) for name in SESSION_ATTRIBUTES if getattr(config, name, None)}
+
+    def totp_login(self, *, mobile_number: str, ucc: str, totp: str) -> dict[str, Any]:
+        """POST login/1.0/tradeApiLogin (view token)."""
+        return self._call(
+            lambda: self._neo.totp_login(mobile_number=mobile_number, ucc=ucc, totp=totp),
+            login=True,
+        )
+
+    def totp_validate(self, *, mpin: str) -> dict[str, Any]:
+        """POST login/1.0/tradeApiValidate (trade token)."""
+        return self._call(lambda: self._neo.totp_validate(mpin=mpin), login=True)
+
+    def logout(self) -> None:
+        """NeoAPI.logout(): the SDK drops its tokens (Kotak has no logout call for Trade API sessions)."""
+        self._neo.logout()
+
+    def _call(self, operation: Callable[[], Any], *, login: bool = False) -> Any:
+        self._transport.exchanges.clear()
+        try:
+            payload = operation()
+        except ApiException as exc:
+            self._raise_for_exchange(login=login)
+            raise BrokerError("The request to Kotak Neo failed.") from exc
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            # The SDK indexes some answers without checking them first.
+            self._raise_for_exchange(login=login)
+            raise BrokerError("Kotak Neo returned an answer that could not be read.") from exc
+        # A successful answer stands even if a best-effort follow-up call the
+        # SDK makes on its own (the feed-URL lookup after login) failed.
+        if mapping.is_success(payload):
+            return payload
+        self._raise_for_exchange(login=login)
+        message = mapping.error_message(payload)
+        if mapping.is_session_error(payload):
+            if login:
+                raise BrokerAuthRejected(f"Kotak Neo login step is out of order: {message}")
+            raise BrokerSessionExpired("The Kotak Neo session has expired; reconnect the account.")
+        if login:
+            raise BrokerAuthRejected(f"Kotak Neo rejected the login: {message}")
+        raise BrokerError(f"Kotak Neo refused the request: {message}")
+
+    def _raise_for_exchange(self, *, login: bool) -> None:
+        for exchange in self._transport.exchanges:
+            if exchange.failure == "timeout":
+                raise BrokerTimeout("Kotak Neo did not answer in time.")
+            if exchange.failure == "unreachable":
+                raise BrokerUnavailable("Kotak Neo cannot be reached right now.")
+            if exchange.status is not None and exchange.status >= 500:
+                logger.warning("kotak_neo_api_error", extra={"http_status": exchange.status})
+                raise BrokerError(f"Kotak Neo failed to answer (HTTP {exchange.status}).")
+            if exchange.status == 401 and not login:
+                raise BrokerSessionExpired("The Kotak Neo session has expired; reconnect the account.")

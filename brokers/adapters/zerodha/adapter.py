@@ -1,0 +1,58 @@
+"""Zerodha through the official kiteconnect SDK."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.utils import timezone
+
+from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected
+from brokers.adapters.zerodha import mapping
+from brokers.adapters.zerodha.client import ZerodhaClient
+from brokers.domain import Broker, ConnectionStatus, LoginStep
+
+
+class ZerodhaAdapter(BrokerAdapter):
+    """Kite Connect v3: login URL, redirect with request_token, daily access token."""
+
+    broker = Broker.ZERODHA
+
+    def _client(self) -> ZerodhaClient:
+        return ZerodhaClient(
+            api_key=self.credentials["api_key"],
+            access_token=self.session.get("access_token"),
+        )
+
+    def login_start(self, *, otp: str = "", state: str = "") -> LoginStep:
+        """Kite's login URL; `state` returns to us through `redirect_params`."""
+        url = self._client().login_url()
+        if state:
+            url += "&" + urlencode({"redirect_params": f"state={state}"})
+        return LoginStep(
+            status=ConnectionStatus.PENDING_LOGIN,
+            message="Open login_url, sign in to Zerodha, and you will be sent back to complete the connection.",
+            login_url=url,
+        )
+
+    def login_complete(self, *, secret: str) -> LoginStep:
+        """POST /session/token with the request token from Kite's redirect."""
+        if not secret:
+            raise BrokerAuthRejected("A request_token is required to complete a Zerodha login.")
+        payload = self._client().generate_session(
+            request_token=secret, api_secret=self.credentials["api_secret"]
+        )
+        return LoginStep(
+            status=ConnectionStatus.CONNECTED,
+            message="Broker connected successfully",
+            session=mapping.session_from_wire(payload),
+            account_id=mapping.account_id_from_wire(payload),
+            expires_at=mapping.session_expiry(
+                mapping.login_time_from_wire(payload), now=timezone.now()
+            ),
+            profile=mapping.profile_from_wire(payload),
+        )
+
+    def logout(self) -> None:
+        """DELETE /session/token."""
+        if self.session.get("access_token"):
+            self._client().invalidate_access_token()

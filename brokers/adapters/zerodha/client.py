@@ -1,0 +1,79 @@
+"""The only module that calls kiteconnect; turns its failures into BrokerErrors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+from django.conf import settings
+from kiteconnect import KiteConnect
+from kiteconnect import exceptions as kite_errors
+
+from brokers.adapters.base import (
+    BrokerAuthRejected,
+    BrokerError,
+    BrokerSessionExpired,
+    BrokerTimeout,
+    BrokerUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class ZerodhaClient:
+    """A KiteConnect client for one account, with BudhiTrade's timeouts and errors."""
+
+    def __init__(self, *, api_key: str, access_token: str | None = None) -> None:
+        self._kite = KiteConnect(
+            api_key=api_key,
+            access_token=access_token or None,
+            root=settings.ZERODHA_API_ROOT,
+            timeout=settings.BROKER_TIMEOUT_SECONDS,
+        )
+
+    def login_url(self) -> str:
+        """Kite's login page for this API key (no network call)."""
+        return self._kite.login_url()
+
+    def generate_session(self, *, request_token: str, api_secret: str) -> dict[str, Any]:
+        """POST /session/token: exchange a request token for an access token."""
+        return self._call(
+            lambda: self._kite.generate_session(request_token, api_secret=api_secret),
+            rejected="Zerodha rejected the login: the request token has expired or was "
+            "already used, or the API key and secret do not match. Log in again.",
+        )
+
+    def invalidate_access_token(self) -> None:
+        """DELETE /session/token: end the session at Kite."""
+        self._call(self._kite.invalidate_access_token)
+
+    def _call(self, operation: Callable[[], T], *, rejected: str | None = None) -> T:
+        try:
+            return operation()
+        except requests.Timeout as exc:
+            raise BrokerTimeout("Zerodha did not answer in time.") from exc
+        except requests.ConnectionError as exc:
+            raise BrokerUnavailable("Zerodha cannot be reached right now.") from exc
+        except requests.RequestException as exc:
+            raise BrokerError("The request to Zerodha failed.") from exc
+        except kite_errors.TokenException as exc:
+            if rejected:
+                raise BrokerAuthRejected(rejected) from exc
+            raise BrokerSessionExpired(
+                "The Zerodha session has expired or was revoked; reconnect the account."
+            ) from exc
+        except (kite_errors.InputException, kite_errors.PermissionException) as exc:
+            if rejected:
+                raise BrokerAuthRejected(rejected) from exc
+            raise BrokerError(f"Zerodha refused the request: {exc.message}") from exc
+        except kite_errors.KiteException as exc:
+            logger.warning("zerodha_api_error", extra={"error_type": type(exc).__name__, "code": exc.code})
+            raise BrokerError(f"Zerodha failed to answer (HTTP {exc.code}).") from exc
+        except (KeyError, ValueError, TypeError) as exc:
+            # kiteconnect indexes the response without checking it (no
+            # Content-Type, no "data"): an answer it cannot read.
+            logger.warning("zerodha_api_error", extra={"error_type": type(exc).__name__})
+            raise BrokerError("Zerodha returned an answer that could not be read.") from exc

@@ -1,0 +1,68 @@
+"""Staff view of broker connections. Encrypted fields are never rendered."""
+
+from django.contrib import admin, messages
+
+from brokers import services
+from brokers.domain import ConnectionStatus
+from brokers.models import BrokerConnection, PaperAccount
+
+
+@admin.register(BrokerConnection)
+class BrokerConnectionAdmin(admin.ModelAdmin):
+    list_display = (
+        "user",
+        "broker",
+        "account_id",
+        "status",
+        "last_connected_at",
+        "session_expires_at",
+        "updated_at",
+    )
+    list_filter = ("broker", "status")
+    search_fields = ("user__username", "user__email", "account_id", "user_name")
+    list_select_related = ("user",)
+    ordering = ("-updated_at",)
+    # credentials and session are not editable fields, so no form or page
+    # shows them; everything else is read-only, changed only through actions.
+    fields = (
+        "user",
+        "broker",
+        "account_id",
+        "user_name",
+        "status",
+        "options",
+        "last_connected_at",
+        "session_expires_at",
+        "last_error",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+    actions = ("disconnect_selected", "expire_selected")
+
+    def has_add_permission(self, request):
+        # A connection needs the user's own broker login; it starts from the API.
+        return False
+
+    @admin.action(description="Disconnect (log out at the broker, wipe the session)")
+    def disconnect_selected(self, request, queryset):
+        count = 0
+        for connection in queryset.exclude(status=ConnectionStatus.DISCONNECTED):
+            services.connection_disconnect(connection=connection)
+            count += 1
+        self.message_user(request, f"{count} connection(s) disconnected.", messages.SUCCESS)
+
+    @admin.action(description="Expire the broker session")
+    def expire_selected(self, request, queryset):
+        count = 0
+        for connection in queryset.filter(status=ConnectionStatus.CONNECTED):
+            services.connection_expire(connection=connection, reason=f"Expired by staff ({request.user.username}).")
+            count += 1
+        self.message_user(request, f"{count} session(s) expired.", messages.SUCCESS)
+
+
+@admin.register(PaperAccount)
+class PaperAccountAdmin(admin.ModelAdmin):
+    list_display = ("account_id", "opening_cash", "created_at")
+    search_fields = ("account_id",)
+    readonly_fields = ("account_id", "created_at")

@@ -1,0 +1,65 @@
+"""Reads of broker connections, always scoped to their owner."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from brokers.domain import ConnectionStatus
+from brokers.models import BrokerConnection
+from budhitrade.errors import InvalidInput, NotFound
+
+PENDING = (ConnectionStatus.PENDING_MPIN, ConnectionStatus.PENDING_LOGIN)
+
+
+def connection_list(*, user) -> QuerySet[BrokerConnection]:
+    return BrokerConnection.objects.filter(user=user)
+
+
+def connection_get(*, user, connection_id) -> BrokerConnection:
+    """The user's connection by id; another user's is simply not found."""
+    connection = connection_list(user=user).filter(pk=connection_id).first()
+    if connection is None:
+        raise NotFound("No such broker connection.")
+    return connection
+
+
+def connection_pending_get(*, user, connection_id=None) -> BrokerConnection:
+    """The connection a verify step completes: the named one, else the only pending one."""
+    if connection_id is not None:
+        return connection_get(user=user, connection_id=connection_id)
+    pending = list(connection_list(user=user).filter(status__in=PENDING)[:2])
+    if not pending:
+        raise NotFound("No broker connection is waiting to be verified; start with /broker/connect/initiate.")
+    if len(pending) > 1:
+        raise InvalidInput("Several connections are waiting to be verified; send connection_id.")
+    return pending[0]
+
+
+def connection_resolve(
+    *, user, account_id: str = "", broker: str = "", connection_id=None
+) -> BrokerConnection:
+    """"The" account of a request: X-Account-ID, else ?broker=, else the user's only account.
+
+    Among several candidates a connected one wins; if that still leaves more
+    than one, the request is ambiguous (400).
+    """
+    if connection_id:
+        return connection_get(user=user, connection_id=connection_id)
+    candidates = connection_list(user=user)
+    if account_id:
+        candidates = candidates.filter(account_id__iexact=account_id.strip())
+    else:
+        candidates = candidates.exclude(status=ConnectionStatus.DISCONNECTED)
+    if broker:
+        candidates = candidates.filter(broker=broker)
+    found = list(candidates[:50])
+    if not found:
+        raise NotFound("No such broker account.")
+    if len(found) > 1:
+        connected = [c for c in found if c.status == ConnectionStatus.CONNECTED]
+        if len(connected) == 1:
+            return connected[0]
+        raise InvalidInput(
+            "You have several broker accounts; name one with the X-Account-ID header or ?broker=."
+        )
+    return found[0]

@@ -1,0 +1,142 @@
+"""Users, API clients and connections for tests."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+
+@pytest.fixture
+def make_user(db):
+    counter = {"n": 0}
+
+    def make(username: str | None = None, **extra):
+        counter["n"] += 1
+        return get_user_model().objects.create_user(
+            username=username or f"trader{counter['n']}", password="s3cure-Passw0rd", **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user("asha")
+
+
+@pytest.fixture
+def other_user(make_user):
+    return make_user("ravi")
+
+
+def bearer(user) -> str:
+    return f"Bearer {AccessToken.for_user(user)}"
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=bearer(user))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def user_api(client_for, user):
+    return client_for(user)
+
+
+@pytest.fixture
+def other_api(client_for, other_user):
+    return client_for(other_user)
+
+
+# --- Recorded broker wire responses -----------------------------------------
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import responses as responses_lib  # noqa: E402
+
+ADAPTER_TESTS = Path(__file__).resolve().parent / "adapters"
+KITE_ROOT = "https://api.kite.trade"
+
+
+def wire_body(broker: str, name: str) -> dict:
+    """A recorded response body from brokers/tests/adapters/<broker>/resources/."""
+    return json.loads((ADAPTER_TESTS / broker / "resources" / name).read_text())
+
+
+class KiteWire:
+    """Kite Connect's HTTP API as recorded responses, served to the real kiteconnect SDK."""
+
+    def __init__(self, mock: responses_lib.RequestsMock):
+        self.mock = mock
+
+    def reply(self, method: str, path: str, fixture: str, status: int = 200):
+        return self.mock.add(
+            method, f"{KITE_ROOT}{path}", json=wire_body("zerodha", fixture), status=status
+        )
+
+    def fail(self, method: str, path: str, error: Exception):
+        return self.mock.add(method, f"{KITE_ROOT}{path}", body=error)
+
+    def calls(self, path: str):
+        return [call for call in self.mock.calls if call.request.url.split("?")[0].endswith(path)]
+
+
+@pytest.fixture
+def kite_wire():
+    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield KiteWire(mock)
+
+
+import httpx  # noqa: E402
+
+NEO_LOGIN_HOST = "https://mis.kotaksecurities.com"
+NEO_TRADE_HOST = "https://e43.kotaksecurities.com"
+NEO_CONFIG_URL = "https://lapi.kotaksecurities.com/5config/config"
+
+
+class NeoWire:
+    """Kotak Neo's HTTP API as recorded responses, served to the real NeoAPI through its transport."""
+
+    def __init__(self):
+        self.routes: dict[tuple[str, str], object] = {}
+        self.requests: list[httpx.Request] = []
+        self.transport = httpx.MockTransport(self._handle)
+        self.reply("GET", NEO_CONFIG_URL, "config_service.json")
+
+    def reply(self, method: str, url: str, fixture: str, status: int = 200):
+        self.routes[(method, url)] = (status, wire_body("kotak_neo", fixture))
+
+    def fail(self, method: str, url: str, error: type[httpx.TransportError]):
+        self.routes[(method, url)] = error
+
+    def calls(self, url: str) -> list[httpx.Request]:
+        return [r for r in self.requests if str(r.url).split("?")[0] == url]
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        route = self.routes.get((request.method, str(request.url).split("?")[0]))
+        if route is None:
+            return httpx.Response(404, json={"error": [{"code": "404", "message": "no recorded response"}]})
+        if isinstance(route, type) and issubclass(route, Exception):
+            raise route("recorded failure", request=request)
+        status, body = route
+        return httpx.Response(status, json=body)
+
+
+@pytest.fixture
+def neo_wire(settings):
+    wire = NeoWire()
+    settings.KOTAK_NEO_TRANSPORT = wire.transport
+    return wire

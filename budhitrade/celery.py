@@ -1,0 +1,19 @@
+"""The one Celery app and its beat schedule."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "budhitrade.settings.base")
+
+app = Celery("budhitrade")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "brokers-expire-due-sessions": {
+        "task": "brokers.tasks.connection_expire_due_task",
+        "schedule": crontab(minute="*"),
+    },
+}

@@ -1,0 +1,34 @@
+"""Errors that services raise and the API turns into the contract's shape."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A failure with a status code and a sentence a user can act on."""
+
+    status_code = 400
+    default_detail = "The request could not be completed."
+
+    def __init__(self, detail: str | None = None, *, errors: dict | None = None):
+        self.detail = detail or self.default_detail
+        self.errors = errors
+        super().__init__(self.detail)
+
+
+class InvalidInput(ServiceError):
+    """The request is well-formed but its values cannot be used."""
+
+    status_code = 400
+
+
+class NotFound(ServiceError):
+    """The thing does not exist, or belongs to someone else."""
+
+    status_code = 404
+    default_detail = "Not found."
+
+
+class Conflict(ServiceError):
+    """The thing is not in a state that allows the request."""
+
+    status_code = 409

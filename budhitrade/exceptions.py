@@ -1,0 +1,84 @@
+"""One error shape for every response: {"detail", "status_code"[, "errors"]}."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from budhitrade.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(detail: str, status_code: int, errors: dict | None = None) -> dict:
+    body = {"detail": detail, "status_code": status_code}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def _flatten(detail) -> dict:
+    if isinstance(detail, dict):
+        return {
+            str(key): [str(item) for item in value] if isinstance(value, list) else _flatten_value(value)
+            for key, value in detail.items()
+        }
+    return {"non_field_errors": [str(item) for item in detail]}
+
+
+def _flatten_value(value):
+    if isinstance(value, dict):
+        return _flatten(value)
+    return [str(value)]
+
+
+def api_exception_handler(exc, context):
+    """DRF exception handler giving the contract's error shape."""
+    if isinstance(exc, ServiceError):
+        return Response(error_body(exc.detail, exc.status_code, exc.errors), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("unhandled_api_error", extra={"view": type(context.get("view")).__name__})
+        return Response(
+            error_body("Internal server error.", 500), status=status.HTTP_500_INTERNAL_SERVER_ERROR
+        )
+
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = error_body("Invalid input.", response.status_code, _flatten(exc.detail))
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        if isinstance(detail, (list, dict)):
+            response.data = error_body("Invalid input.", response.status_code, _flatten(detail))
+        else:
+            response.data = error_body(str(detail), response.status_code)
+    return response
+
+
+def _json_error(detail: str, status_code: int) -> JsonResponse:
+    return JsonResponse(error_body(detail, status_code), status=status_code)
+
+
+def handler400(request, exception=None):
+    return _json_error("Bad request.", 400)
+
+
+def handler403(request, exception=None):
+    return _json_error("You do not have permission to perform this action.", 403)
+
+
+def handler404(request, exception=None):
+    return _json_error("Not found.", 404)
+
+
+def handler500(request):
+    return _json_error("Internal server error.", 500)

@@ -1,0 +1,70 @@
+"""Rate limits for every HTTP response, counted in the shared cache."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import JsonResponse
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken
+
+from budhitrade.exceptions import error_body
+
+logger = logging.getLogger(__name__)
+WINDOW_SECONDS = 60
+
+
+def _client_identity(request) -> tuple[str, int]:
+    """A user id from a valid Bearer token, else the client address; and its limit."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header.startswith("Bearer "):
+        try:
+            token = AccessToken(header.split(" ", 1)[1].strip())
+            return f"user:{token['user_id']}", settings.RATE_LIMIT_USER_PER_MINUTE
+        except (TokenError, KeyError):
+            pass
+    return f"ip:{request.META.get('REMOTE_ADDR', 'unknown')}", settings.RATE_LIMIT_ANON_PER_MINUTE
+
+
+def _count(identity: str, window_start: int) -> int | None:
+    key = f"ratelimit:{identity}:{window_start}"
+    try:
+        cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
+        return cache.incr(key)
+    except Exception:
+        # A cache outage must not take the API down with it: fail open, loudly.
+        logger.warning("rate_limit_cache_unavailable", exc_info=True)
+        return None
+
+
+class RateLimitMiddleware:
+    """Fixed one-minute windows per user (JWT) or per IP, atomic in Redis."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        identity, limit = _client_identity(request)
+        now = time.time()
+        window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+        count = _count(identity, window_start)
+        remaining = limit if count is None else max(0, limit - count)
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(window_start + WINDOW_SECONDS),
+        }
+        if count is not None and count > limit:
+            response = JsonResponse(
+                error_body("Rate limit exceeded; try again after X-RateLimit-Reset.", 429),
+                status=429,
+            )
+            response["Retry-After"] = str(max(1, int(window_start + WINDOW_SECONDS - now)))
+        else:
+            response = self.get_response(request)
+        for name, value in headers.items():
+            response[name] = value
+        return response

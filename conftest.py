@@ -1,0 +1,24 @@
+"""Shared fixtures; broker wire fixtures live next to each adapter's tests."""
+
+import os
+
+import pytest
+from django.conf import settings
+
+pytest_plugins = ["brokers.tests.fixtures"]
+
+
+def pytest_sessionstart(session):
+    if os.environ.get("CI") == "true":
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if "postgresql" not in engine or not settings.REDIS_URL:
+            pytest.exit("CI must run against PostgreSQL and Redis (DATABASE_URL, REDIS_URL)", returncode=1)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit windows and other cached state never leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

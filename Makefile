@@ -24,7 +24,7 @@ run: migrate
 	$(PY) manage.py serve
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m budhitrade.embedded_redis $(PY) -m pytest
 
 clean:
 	rm -rf $(VENV) state

@@ -57,6 +57,9 @@ def api_exception_handler(exc, context):
         response.data = error_body("Invalid input.", response.status_code, _flatten(exc.detail))
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        if isinstance(detail, dict) and "detail" in detail:
+            # simplejwt's token errors: {"detail", "code", "messages"}.
+            detail = detail["detail"]
         if isinstance(detail, (list, dict)):
             response.data = error_body("Invalid input.", response.status_code, _flatten(detail))
         else:

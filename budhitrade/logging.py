@@ -35,7 +35,7 @@ MASK = "***"
 
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "context"}
 _names = "|".join(sorted(SECRET_FIELD_NAMES, key=len, reverse=True))
-_KEY_VALUE = re.compile(rf"(?i)\b({_names})(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,&}}]+)")
+_KEY_VALUE = re.compile(rf"(?i)\b({_names})(\"?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,&}}]+)")
 _BEARER = re.compile(r"(?i)\b(bearer|token)\s+[A-Za-z0-9._\-:]+")
 
 

@@ -140,7 +140,8 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": STATE_DIR / "db.sqlite3",
+            # BUDHITRADE_SQLITE_NAME lets a daphne started by a test open the test database.
+            "NAME": env_str("BUDHITRADE_SQLITE_NAME") or STATE_DIR / "db.sqlite3",
             # daphne, the worker and beat share this file: WAL lets readers and
             # one writer work at once, IMMEDIATE avoids upgrade deadlocks.
             "OPTIONS": {
@@ -148,6 +149,8 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # A file, not memory, so a daphne started by a test sees the test data.
+            "TEST": {"NAME": STATE_DIR / "test-db.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

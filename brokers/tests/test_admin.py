@@ -1,0 +1,68 @@
+"""Staff manage connections in admin without ever seeing a secret."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from brokers.models import BrokerConnection
+
+pytestmark = pytest.mark.django_db
+
+SECRETS = ["neoConsumerKey1", "neoSecret", "9876543210", "tradeTok3n", "sid-abc"]
+
+
+@pytest.fixture
+def staff_client(client):
+    staff = get_user_model().objects.create_user("ops", password="x", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def kotak_connection(user):
+    return BrokerConnection.objects.create(
+        user=user, broker="kotak_neo", account_id="AB123", status="connected",
+        credentials={"consumer_key": "neoConsumerKey1", "consumer_secret": "neoSecret", "mobile_number": "+919876543210", "ucc": "AB123"},
+        session={"edit_token": "tradeTok3n", "edit_sid": "sid-abc"},
+    )
+
+
+def test_list_and_change_pages_render_without_secrets(staff_client, kotak_connection):
+    pages = [
+        staff_client.get("/admin/brokers/brokerconnection/"),
+        staff_client.get("/admin/brokers/brokerconnection/?q=AB123&status__exact=connected"),
+        staff_client.get(f"/admin/brokers/brokerconnection/{kotak_connection.pk}/change/"),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert "AB123" in html
+        for secret in SECRETS:
+            assert secret not in html, secret
+
+
+def test_change_post_cannot_write_secrets(staff_client, kotak_connection):
+    staff_client.post(
+        f"/admin/brokers/brokerconnection/{kotak_connection.pk}/change/",
+        {"credentials": '{"consumer_key": "evil"}', "status": "error"},
+    )
+    kotak_connection.refresh_from_db()
+    assert kotak_connection.credentials["consumer_key"] == "neoConsumerKey1"
+    assert kotak_connection.status == "connected"
+
+
+def test_expire_and_disconnect_actions(staff_client, kotak_connection, user):
+    paper = BrokerConnection.objects.create(user=user, broker="paper", account_id="PA00000001", status="connected")
+    url = "/admin/brokers/brokerconnection/"
+
+    staff_client.post(url, {"action": "expire_selected", "_selected_action": [kotak_connection.pk]})
+    staff_client.post(url, {"action": "disconnect_selected", "_selected_action": [paper.pk]})
+
+    kotak_connection.refresh_from_db()
+    paper.refresh_from_db()
+    assert kotak_connection.status == "expired" and kotak_connection.session == {}
+    assert "staff" in kotak_connection.last_error
+    assert paper.status == "disconnected"
+
+
+def test_admin_add_is_not_offered(staff_client):
+    assert staff_client.get("/admin/brokers/brokerconnection/add/").status_code == 403

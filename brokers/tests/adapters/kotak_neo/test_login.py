@@ -115,3 +115,43 @@ def test_login_succeeds_when_the_feed_url_lookup_fails(neo_wire):
     step = adapter({"view_token": "eyJ.view", "sid": "sid-1"}).login_complete(secret="654321")
 
     assert step.status == ConnectionStatus.CONNECTED
+
+
+TRADE_SESSION = {
+    "edit_token": "eyJ.trade", "edit_sid": "sid-2", "edit_rid": "rid-2",
+    "base_url": "https://e43.kotaksecurities.com", "ucc": "AB123",
+}
+LIMITS = "https://e43.kotaksecurities.com/quick/user/limits"
+
+
+def neo_client(session):
+    from brokers.adapters.kotak_neo.client import KotakNeoClient
+
+    return KotakNeoClient(consumer_key="neoConsumerKey1", environment="prod", session=session)
+
+
+def test_resumed_session_calls_the_trade_host_with_its_tokens(neo_wire):
+    neo_wire.reply("POST", LIMITS, "limits_success.json")
+
+    neo_client(TRADE_SESSION).limits()
+
+    request = neo_wire.calls(LIMITS)[0]
+    assert request.headers["Sid"] == "sid-2" and request.headers["Auth"] == "eyJ.trade"
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_expired_trade_session_is_recognised(neo_wire, status):
+    from brokers.adapters.base import BrokerSessionExpired
+
+    neo_wire.reply("POST", LIMITS, "session_expired.json", status=status)
+
+    with pytest.raises(BrokerSessionExpired):
+        neo_client(TRADE_SESSION).limits()
+
+
+def test_missing_trade_session_is_recognised_without_a_call(neo_wire):
+    from brokers.adapters.base import BrokerSessionExpired
+
+    with pytest.raises(BrokerSessionExpired):
+        neo_client({}).limits()
+    assert neo_wire.requests == []

@@ -119,3 +119,14 @@ def test_logout_invalidates_the_access_token(kite_wire):
 )
 def test_session_expires_at_the_next_six_am_ist(login, expected):
     assert session_expiry(login, now=login) == expected
+
+
+def test_token_exception_on_a_session_call_is_session_expired(kite_wire):
+    from brokers.adapters.base import BrokerSessionExpired
+
+    kite_wire.reply("DELETE", "/session/token", "session_expired.json", status=403)
+
+    with pytest.raises(BrokerSessionExpired) as caught:
+        adapter({"access_token": "revoked"}).logout()
+
+    assert caught.value.status_code == 409

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import models
@@ -36,3 +37,69 @@ class LoginStep:
     login_url: str = ""
     expires_at: datetime | None = None
     profile: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A delivery holding (seed 004 §4 field names). Money in rupees as Decimal."""
+
+    tradingsymbol: str
+    exchange: str
+    isin: str
+    quantity: int
+    average_price: Decimal
+    last_price: Decimal
+    close_price: Decimal
+    pnl: Decimal
+    day_change: Decimal
+    product: str = "CNC"
+    collateral_quantity: int = 0
+    collateral_type: str = ""
+
+
+@dataclass(frozen=True)
+class Position:
+    """A net position for the day (seed 004 §2 field names)."""
+
+    tradingsymbol: str
+    exchange: str
+    product: str
+    quantity: int
+    average_price: Decimal
+    last_price: Decimal
+    close_price: Decimal
+    pnl: Decimal
+    m2m: Decimal
+    day_pnl: Decimal
+    value: Decimal
+    buy_quantity: int
+    buy_price: Decimal
+    sell_quantity: int
+    sell_price: Decimal
+    overnight_quantity: int
+    instrument_token: str = ""
+
+
+class FundsSegment(models.TextChoices):
+    EQUITY = "equity", "Equity"
+    COMMODITY = "commodity", "Commodity"
+
+
+@dataclass(frozen=True)
+class SegmentFunds:
+    """Funds of one segment (seed 004 §5): `available` and `utilised` hold its named amounts."""
+
+    segment: FundsSegment
+    enabled: bool
+    net: Decimal
+    available: Mapping[str, Decimal]
+    utilised: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True)
+class PortfolioSnapshot:
+    """Everything a sync fetches from a broker in one round."""
+
+    holdings: tuple[Holding, ...]
+    positions: tuple[Position, ...]
+    funds: tuple[SegmentFunds, ...]

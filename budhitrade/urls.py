@@ -20,4 +20,5 @@ urlpatterns = [
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     path("", include("brokers.urls")),
+    path("", include("portfolio.urls")),
 ]

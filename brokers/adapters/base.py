@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from budhitrade.errors import ServiceError
-from brokers.domain import Broker, LoginStep
+from brokers.domain import Broker, Holding, LoginStep, Position, SegmentFunds
 
 
 class BrokerError(ServiceError):
@@ -91,3 +91,15 @@ class BrokerAdapter(ABC):
     @abstractmethod
     def logout(self) -> None:
         """End the broker session where the broker allows it."""
+
+    @abstractmethod
+    def holdings(self) -> list[Holding]:
+        """The account's delivery holdings."""
+
+    @abstractmethod
+    def positions(self) -> list[Position]:
+        """The account's net positions for the day."""
+
+    @abstractmethod
+    def funds(self) -> list[SegmentFunds]:
+        """Funds per segment (equity, and commodity where the broker has it)."""

@@ -36,6 +36,15 @@ class FakeAdapter(BrokerAdapter):
         if FakeAdapter.logout_error:
             raise FakeAdapter.logout_error
 
+    def holdings(self):
+        return []
+
+    def positions(self):
+        return []
+
+    def funds(self):
+        return []
+
 
 @pytest.fixture(autouse=True)
 def fake_zerodha(monkeypatch):

@@ -217,6 +217,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "budhitrade.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Money and prices are JSON numbers in rupees (CONTRACT).
+    "COERCE_DECIMAL_TO_STRING": False,
 }
 
 SIMPLE_JWT = {
@@ -265,6 +267,8 @@ KOTAK_NEO_SESSION_HOURS = env_int("KOTAK_NEO_SESSION_HOURS", 24)
 # responses in tests). None means the SDK's own.
 KOTAK_NEO_TRANSPORT = None
 PAPER_OPENING_CASH = env_str("PAPER_OPENING_CASH", "1000000")
+# A synced portfolio younger than this is served as it is unless `force`/`fresh`.
+PORTFOLIO_FRESH_SECONDS = env_int("PORTFOLIO_FRESH_SECONDS", 30)
 
 # --- i18n / time -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"

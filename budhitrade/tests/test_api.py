@@ -124,7 +124,8 @@ def test_openapi_schema_and_docs(api):
     assert schema.status_code == 200
     paths = schema.json()["paths"]
     for path in ["/broker/connect/initiate", "/broker/connect/verify", "/broker/status", "/broker/disconnect",
-                 "/broker/zerodha/callback", "/api/auth/token", "/api/auth/register", "/health"]:
+                 "/broker/zerodha/callback", "/api/auth/token", "/api/auth/register", "/health",
+                 "/accounts", "/accounts/{account_id}/positions", "/accounts/{account_id}/funds"]:
         assert path in paths, path
     docs = api.get("/api/docs")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()

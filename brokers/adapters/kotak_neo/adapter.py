@@ -8,7 +8,7 @@ from django.utils import timezone
 from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected
 from brokers.adapters.kotak_neo import mapping
 from brokers.adapters.kotak_neo.client import KotakNeoClient
-from brokers.domain import Broker, ConnectionStatus, LoginStep
+from brokers.domain import Broker, ConnectionStatus, Holding, LoginStep, Position, SegmentFunds
 
 
 class KotakNeoAdapter(BrokerAdapter):
@@ -69,3 +69,18 @@ class KotakNeoAdapter(BrokerAdapter):
         """NeoAPI.logout."""
         if self.session.get("edit_token"):
             self._client().logout()
+
+    def holdings(self) -> list[Holding]:
+        """NeoAPI.holdings (GET portfolio/v1/holdings)."""
+        return mapping.holdings_from_wire(self._client().holdings())
+
+    def positions(self) -> list[Position]:
+        """NeoAPI.positions (GET portfolio/v2/positions), plus NeoAPI.holdings where carried equity needs its cost."""
+        client = self._client()
+        payload = client.positions()
+        holdings = client.holdings() if mapping.positions_need_holdings(payload) else None
+        return mapping.positions_from_wire(payload, metrics=client.position_metrics, holdings=holdings)
+
+    def funds(self) -> list[SegmentFunds]:
+        """NeoAPI.limits (POST quick/user/limits, all segments)."""
+        return mapping.funds_from_wire(self._client().limits())

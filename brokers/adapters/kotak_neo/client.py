@@ -18,6 +18,7 @@ import httpx
 from django.conf import settings
 from neo_api_client import NeoAPI
 from neo_api_client.exceptions import ApiException
+from neo_api_client.utils.positions_pnl import compute_position_metrics
 
 from brokers.adapters.base import (
     BrokerAuthRejected,
@@ -114,11 +115,26 @@ class KotakNeoClient:
         """POST quick/user/limits (all segments, exchanges and products)."""
         return self._call(self._neo.limits)
 
+    def holdings(self) -> dict[str, Any]:
+        """GET portfolio/v1/holdings (the SDK also caches the answer on disk for positions)."""
+        return self._call(self._neo.holdings, empty_ok=True)
+
+    def positions(self) -> dict[str, Any]:
+        """GET portfolio/v2/positions: raw fills-by-day rows, no P&L computed."""
+        return self._call(self._neo.positions, empty_ok=True)
+
+    @staticmethod
+    def position_metrics(
+        row: Mapping[str, Any], holding: Mapping[str, Any] | None, ltp: float | None
+    ) -> dict[str, Any]:
+        """The SDK's own net quantity, average price and P&L for one positions row (no network)."""
+        return compute_position_metrics(dict(row), dict(holding) if holding else None, ltp)
+
     def logout(self) -> None:
         """NeoAPI.logout(): the SDK drops its tokens (Kotak has no logout call for Trade API sessions)."""
         self._neo.logout()
 
-    def _call(self, operation: Callable[[], Any], *, login: bool = False) -> Any:
+    def _call(self, operation: Callable[[], Any], *, login: bool = False, empty_ok: bool = False) -> Any:
         self._transport.exchanges.clear()
         try:
             payload = operation()
@@ -134,6 +150,10 @@ class KotakNeoClient:
         if mapping.is_success(payload):
             return payload
         self._raise_for_exchange(login=login)
+        # Neo answers an empty book with an error body ("No Data"); for a
+        # list that is an empty list, which mapping reads as one.
+        if empty_ok and mapping.is_no_data(payload):
+            return payload
         message = mapping.error_message(payload)
         if mapping.is_session_error(payload):
             if login:

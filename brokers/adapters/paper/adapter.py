@@ -8,7 +8,15 @@ from decimal import Decimal
 from django.conf import settings
 
 from brokers.adapters.base import BrokerAdapter
-from brokers.domain import Broker, ConnectionStatus, LoginStep
+from brokers.domain import (
+    Broker,
+    ConnectionStatus,
+    FundsSegment,
+    Holding,
+    LoginStep,
+    Position,
+    SegmentFunds,
+)
 from brokers.models import PaperAccount
 
 
@@ -40,3 +48,27 @@ class PaperAdapter(BrokerAdapter):
 
     def logout(self) -> None:
         """Nothing to end: the paper exchange keeps the account for a later reconnect."""
+
+    def _account(self) -> PaperAccount:
+        return PaperAccount.objects.get(account_id=self.account_id)
+
+    def holdings(self) -> list[Holding]:
+        """The paper exchange's holdings for this account (none until it trades)."""
+        return []
+
+    def positions(self) -> list[Position]:
+        """The paper exchange's positions for this account (none until it trades)."""
+        return []
+
+    def funds(self) -> list[SegmentFunds]:
+        """All cash available in equity; the paper exchange has no commodity segment."""
+        cash = self._account().opening_cash
+        return [
+            SegmentFunds(
+                segment=FundsSegment.EQUITY,
+                enabled=True,
+                net=cash,
+                available={"cash": cash, "intraday_payin": Decimal("0"), "collateral": Decimal("0"), "live_balance": cash},
+                utilised={"debits": Decimal("0"), "exposure": Decimal("0"), "m2m_realised": Decimal("0"), "m2m_unrealised": Decimal("0")},
+            )
+        ]

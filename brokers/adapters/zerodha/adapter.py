@@ -9,7 +9,7 @@ from django.utils import timezone
 from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected
 from brokers.adapters.zerodha import mapping
 from brokers.adapters.zerodha.client import ZerodhaClient
-from brokers.domain import Broker, ConnectionStatus, LoginStep
+from brokers.domain import Broker, ConnectionStatus, Holding, LoginStep, Position, SegmentFunds
 
 
 class ZerodhaAdapter(BrokerAdapter):
@@ -56,3 +56,15 @@ class ZerodhaAdapter(BrokerAdapter):
         """DELETE /session/token."""
         if self.session.get("access_token"):
             self._client().invalidate_access_token()
+
+    def holdings(self) -> list[Holding]:
+        """GET /portfolio/holdings."""
+        return mapping.holdings_from_wire(self._client().holdings())
+
+    def positions(self) -> list[Position]:
+        """GET /portfolio/positions (the net list)."""
+        return mapping.positions_from_wire(self._client().positions())
+
+    def funds(self) -> list[SegmentFunds]:
+        """GET /user/margins (equity and commodity)."""
+        return mapping.funds_from_wire(self._client().margins())

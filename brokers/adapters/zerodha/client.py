@@ -50,6 +50,18 @@ class ZerodhaClient:
         """DELETE /session/token: end the session at Kite."""
         self._call(self._kite.invalidate_access_token)
 
+    def holdings(self) -> list[dict[str, Any]]:
+        """GET /portfolio/holdings: the account's delivery holdings."""
+        return self._call(self._kite.holdings)
+
+    def positions(self) -> dict[str, Any]:
+        """GET /portfolio/positions: the "net" and "day" position lists."""
+        return self._call(self._kite.positions)
+
+    def margins(self) -> dict[str, Any]:
+        """GET /user/margins: funds for the equity and commodity segments."""
+        return self._call(self._kite.margins)
+
     def _call(self, operation: Callable[[], T], *, rejected: str | None = None) -> T:
         try:
             return operation()

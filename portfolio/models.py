@@ -1,0 +1,83 @@
+"""Each account's latest portfolio, as its last sync fetched it from the broker."""
+
+from django.db import models
+
+from brokers.domain import FundsSegment
+from brokers.models import BrokerConnection
+
+MONEY = {"max_digits": 18, "decimal_places": 4}
+
+
+class Holding(models.Model):
+    """A delivery holding (seed 004 §4)."""
+
+    connection = models.ForeignKey(BrokerConnection, on_delete=models.CASCADE, related_name="holdings")
+    tradingsymbol = models.CharField(max_length=64)
+    exchange = models.CharField(max_length=8)
+    isin = models.CharField(max_length=16, blank=True, default="")
+    quantity = models.IntegerField()
+    average_price = models.DecimalField(**MONEY)
+    last_price = models.DecimalField(**MONEY)
+    close_price = models.DecimalField(**MONEY)
+    pnl = models.DecimalField(**MONEY)
+    day_change = models.DecimalField(**MONEY)
+    product = models.CharField(max_length=8, default="CNC")
+    collateral_quantity = models.IntegerField(default=0)
+    collateral_type = models.CharField(max_length=32, blank=True, default="")
+
+    class Meta:
+        ordering = ["tradingsymbol", "exchange"]
+        indexes = [models.Index(fields=["connection", "tradingsymbol"])]
+
+
+class Position(models.Model):
+    """A net position for the day (seed 004 §2)."""
+
+    connection = models.ForeignKey(BrokerConnection, on_delete=models.CASCADE, related_name="positions")
+    tradingsymbol = models.CharField(max_length=64)
+    exchange = models.CharField(max_length=8)
+    product = models.CharField(max_length=8)
+    instrument_token = models.CharField(max_length=32, blank=True, default="")
+    quantity = models.IntegerField()
+    average_price = models.DecimalField(**MONEY)
+    last_price = models.DecimalField(**MONEY)
+    close_price = models.DecimalField(**MONEY)
+    pnl = models.DecimalField(**MONEY)
+    m2m = models.DecimalField(**MONEY)
+    day_pnl = models.DecimalField(**MONEY)
+    value = models.DecimalField(**MONEY)
+    buy_quantity = models.IntegerField()
+    buy_price = models.DecimalField(**MONEY)
+    sell_quantity = models.IntegerField()
+    sell_price = models.DecimalField(**MONEY)
+    overnight_quantity = models.IntegerField()
+
+    class Meta:
+        ordering = ["tradingsymbol", "exchange", "product"]
+        indexes = [models.Index(fields=["connection", "tradingsymbol"])]
+
+
+class Funds(models.Model):
+    """Funds of one segment (seed 004 §5); `available`/`utilised` hold named amounts as decimal strings."""
+
+    connection = models.ForeignKey(BrokerConnection, on_delete=models.CASCADE, related_name="funds")
+    segment = models.CharField(max_length=16, choices=FundsSegment.choices)
+    enabled = models.BooleanField(default=True)
+    net = models.DecimalField(**MONEY)
+    available = models.JSONField(default=dict)
+    utilised = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "segment"], name="one_funds_row_per_segment")]
+
+
+class AccountSync(models.Model):
+    """When an account was last synced, what it brought, and the last failure."""
+
+    connection = models.OneToOneField(BrokerConnection, on_delete=models.CASCADE, related_name="sync")
+    synced_at = models.DateTimeField(null=True, blank=True)
+    holdings_count = models.IntegerField(default=0)
+    positions_count = models.IntegerField(default=0)
+    orders_count = models.IntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")

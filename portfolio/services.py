@@ -1,0 +1,113 @@
+"""Syncing an account's portfolio from its broker."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from brokers.adapters.base import BrokerError, BrokerSessionExpired
+from brokers.adapters.registry import adapter_for
+from brokers.domain import ConnectionStatus, PortfolioSnapshot
+from brokers.models import BrokerConnection
+from brokers.services import connection_expire
+from budhitrade.errors import Conflict
+from portfolio.models import AccountSync, Funds, Holding, Position
+
+logger = logging.getLogger("budhitrade.portfolio")
+SYNC_LOCK_SECONDS = 60
+
+
+def _lock_key(connection: BrokerConnection) -> str:
+    return f"portfolio:sync-lock:{connection.pk}"
+
+
+def _fetch(connection: BrokerConnection) -> PortfolioSnapshot:
+    adapter = adapter_for(connection)
+    return PortfolioSnapshot(
+        holdings=tuple(adapter.holdings()),
+        positions=tuple(adapter.positions()),
+        funds=tuple(adapter.funds()),
+    )
+
+
+def _money_map(amounts) -> dict[str, str]:
+    return {name: str(Decimal(value)) for name, value in amounts.items()}
+
+
+@transaction.atomic
+def _replace_snapshot(*, connection: BrokerConnection, sync: AccountSync, snapshot: PortfolioSnapshot) -> AccountSync:
+    Holding.objects.filter(connection=connection).delete()
+    Position.objects.filter(connection=connection).delete()
+    Funds.objects.filter(connection=connection).delete()
+    Holding.objects.bulk_create(Holding(connection=connection, **vars(h)) for h in snapshot.holdings)
+    Position.objects.bulk_create(Position(connection=connection, **vars(p)) for p in snapshot.positions)
+    Funds.objects.bulk_create(
+        Funds(
+            connection=connection,
+            segment=f.segment,
+            enabled=f.enabled,
+            net=f.net,
+            available=_money_map(f.available),
+            utilised=_money_map(f.utilised),
+        )
+        for f in snapshot.funds
+    )
+    now = timezone.now()
+    sync.synced_at = sync.last_attempt_at = now
+    sync.holdings_count = len(snapshot.holdings)
+    sync.positions_count = len(snapshot.positions)
+    sync.last_error = ""
+    sync.save()
+    return sync
+
+
+def _wait_for_other_sync(connection: BrokerConnection) -> None:
+    deadline = time.monotonic() + SYNC_LOCK_SECONDS
+    while cache.get(_lock_key(connection)) is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def account_sync(*, connection: BrokerConnection, force: bool = False) -> AccountSync:
+    """Fetch holdings, positions and funds and replace the stored snapshot in one transaction.
+
+    A fresh snapshot (younger than PORTFOLIO_FRESH_SECONDS) is kept unless
+    `force`. Concurrent syncs of one account coalesce: the second waits for
+    the first and uses its result. A broker failure keeps the previous
+    snapshot whole and records the error.
+    """
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise Conflict(f"This account is not connected (status: {connection.status}); reconnect it first.")
+    sync, _ = AccountSync.objects.get_or_create(connection=connection)
+    fresh_until = (sync.synced_at or timezone.now() - timedelta(days=1)) + timedelta(
+        seconds=settings.PORTFOLIO_FRESH_SECONDS
+    )
+    if not force and timezone.now() < fresh_until:
+        return sync
+    if not cache.add(_lock_key(connection), 1, timeout=SYNC_LOCK_SECONDS):
+        _wait_for_other_sync(connection)
+        sync.refresh_from_db()
+        return sync
+    try:
+        try:
+            snapshot = _fetch(connection)
+        except BrokerError as error:
+            AccountSync.objects.filter(pk=sync.pk).update(last_attempt_at=timezone.now(), last_error=error.detail)
+            logger.warning("portfolio_sync_failed", extra={"account_id": connection.account_id, "broker": connection.broker, "reason": error.detail})
+            if isinstance(error, BrokerSessionExpired):
+                connection_expire(connection=connection, reason=error.detail)
+            raise
+        sync = _replace_snapshot(connection=connection, sync=sync, snapshot=snapshot)
+        logger.info(
+            f"{connection.broker}_portfolio_fetched",
+            extra={"account_id": connection.account_id, "holdings": sync.holdings_count, "positions": sync.positions_count},
+        )
+        return sync
+    finally:
+        cache.delete(_lock_key(connection))

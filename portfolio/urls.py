@@ -1,0 +1,12 @@
+from django.urls import path
+
+from portfolio import views
+
+urlpatterns = [
+    path("accounts", views.AccountListView.as_view(), name="account-list"),
+    path("accounts/<str:account_id>", views.AccountDetailView.as_view(), name="account-detail"),
+    path("accounts/<str:account_id>/sync", views.AccountSyncView.as_view(), name="account-sync"),
+    path("accounts/<str:account_id>/positions", views.AccountPositionsView.as_view(), name="account-positions"),
+    path("accounts/<str:account_id>/holdings", views.AccountHoldingsView.as_view(), name="account-holdings"),
+    path("accounts/<str:account_id>/funds", views.AccountFundsView.as_view(), name="account-funds"),
+]

@@ -3,6 +3,10 @@ from django.urls import path
 from portfolio import views
 
 urlpatterns = [
+    path("broker/portfolio", views.BrokerPortfolioView.as_view(), name="broker-portfolio"),
+    path("broker/portfolio/holdings", views.BrokerHoldingsView.as_view(), name="broker-portfolio-holdings"),
+    path("broker/portfolio/positions", views.BrokerPositionsView.as_view(), name="broker-portfolio-positions"),
+    path("broker/limits", views.BrokerLimitsView.as_view(), name="broker-limits"),
     path("accounts", views.AccountListView.as_view(), name="account-list"),
     path("accounts/<str:account_id>", views.AccountDetailView.as_view(), name="account-detail"),
     path("accounts/<str:account_id>/sync", views.AccountSyncView.as_view(), name="account-sync"),

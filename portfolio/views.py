@@ -11,8 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokers.domain import Broker, ConnectionStatus, FundsSegment
+from brokers.lookup import connection_from_request
 from brokers.models import BrokerConnection
 from brokers.selectors import connection_resolve
+from brokers.views import ACCOUNT_PARAMETERS
 from budhitrade.errors import InvalidInput
 from portfolio import selectors, services
 from portfolio.models import AccountSync, Holding, Position
@@ -198,3 +200,62 @@ class AccountFundsView(APIView):
             for row in selectors.funds_list(connection=connection, segment=segment)
         }
         return Response({"status": "success", "account_id": connection.account_id, "funds": funds})
+
+
+# --- Seed 000's single-account paths: "the" account from X-Account-ID / ?broker= -------------
+
+SUCCESS_ROWS = inline_serializer("SuccessRows", {"success": serializers.BooleanField(),
+                                                 "data": serializers.ListField(child=serializers.DictField())})
+
+
+def _the_account(request) -> BrokerConnection:
+    connection = connection_from_request(request)
+    ensure_synced(connection, fresh=False)
+    return connection
+
+
+class BrokerHoldingsView(APIView):
+    """Seed 000: holdings of "the" account."""
+
+    @extend_schema(parameters=ACCOUNT_PARAMETERS, responses={200: SUCCESS_ROWS})
+    def get(self, request):
+        rows = HoldingOutputSerializer(selectors.holding_list(connection=_the_account(request)), many=True).data
+        return Response({"success": True, "data": rows})
+
+
+class BrokerPositionsView(APIView):
+    """Seed 000: positions of "the" account."""
+
+    @extend_schema(parameters=ACCOUNT_PARAMETERS, responses={200: SUCCESS_ROWS})
+    def get(self, request):
+        rows = PositionOutputSerializer(selectors.position_list(connection=_the_account(request)), many=True).data
+        return Response({"success": True, "data": rows})
+
+
+class BrokerPortfolioView(APIView):
+    """Seed 000: holdings and positions of "the" account together."""
+
+    @extend_schema(parameters=ACCOUNT_PARAMETERS, responses={200: inline_serializer("BrokerPortfolioOutput", {
+        "success": serializers.BooleanField(), "holdings": HoldingOutputSerializer(many=True),
+        "positions": PositionOutputSerializer(many=True)})})
+    def get(self, request):
+        connection = _the_account(request)
+        return Response({
+            "success": True,
+            "holdings": HoldingOutputSerializer(selectors.holding_list(connection=connection), many=True).data,
+            "positions": PositionOutputSerializer(selectors.position_list(connection=connection), many=True).data,
+        })
+
+
+class BrokerLimitsView(APIView):
+    """Seed 000: equity limits of "the" account: net, and each available and utilised amount."""
+
+    @extend_schema(parameters=ACCOUNT_PARAMETERS, responses={200: inline_serializer("BrokerLimitsOutput", {
+        "success": serializers.BooleanField(), "data": serializers.DictField()})})
+    def get(self, request):
+        equity = selectors.funds_list(connection=_the_account(request), segment=FundsSegment.EQUITY).first()
+        data = {}
+        if equity is not None:
+            data = {name: float(Decimal(value)) for name, value in {**equity.utilised, **equity.available}.items()}
+            data["net"] = float(equity.net)
+        return Response({"success": True, "data": data})

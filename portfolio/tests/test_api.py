@@ -240,3 +240,20 @@ def test_kotak_account_through_the_real_sdk(user_api, user, neo_wire):
 
     assert holdings["count"] >= 1 and holdings["holdings"][0]["tradingsymbol"]
     assert "net" in funds["funds"]["equity"]
+
+
+def test_seed_000_single_account_paths(user_api, kite_account):
+    holdings = user_api.get("/broker/portfolio/holdings").json()
+    positions = user_api.get("/broker/portfolio/positions", HTTP_X_ACCOUNT_ID="DW1234").json()
+    both = user_api.get("/broker/portfolio", {"broker": "zerodha"}).json()
+    limits = user_api.get("/broker/limits").json()
+
+    assert holdings["success"] is True and [h["tradingsymbol"] for h in holdings["data"]] == ["INFY", "TCS"]
+    assert positions["data"][0]["tradingsymbol"] == "NIFTY25NOVFUT"
+    assert set(both) == {"success", "holdings", "positions"} and len(both["holdings"]) == 2
+    assert limits == {"success": True, "data": {"debits": 50000.0, "cash": 150000.5, "net": 150000.5}}
+
+
+def test_seed_000_paths_hide_other_users_accounts(other_api, kite_account):
+    for path in ["/broker/portfolio", "/broker/portfolio/holdings", "/broker/portfolio/positions", "/broker/limits"]:
+        assert other_api.get(path, HTTP_X_ACCOUNT_ID="DW1234").status_code == 404

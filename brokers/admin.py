@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from brokers import services
 from brokers.domain import ConnectionStatus
 from brokers.models import BrokerConnection, PaperAccount
+from budhitrade.errors import ServiceError
 
 
 @admin.register(BrokerConnection)
@@ -38,7 +39,7 @@ class BrokerConnectionAdmin(admin.ModelAdmin):
         "updated_at",
     )
     readonly_fields = fields
-    actions = ("disconnect_selected", "expire_selected")
+    actions = ("disconnect_selected", "expire_selected", "sync_selected")
 
     def has_add_permission(self, request):
         # A connection needs the user's own broker login; it starts from the API.
@@ -59,6 +60,22 @@ class BrokerConnectionAdmin(admin.ModelAdmin):
             services.connection_expire(connection=connection, reason=f"Expired by staff ({request.user.username}).")
             count += 1
         self.message_user(request, f"{count} session(s) expired.", messages.SUCCESS)
+
+
+    @admin.action(description="Sync portfolio now")
+    def sync_selected(self, request, queryset):
+        from portfolio.services import account_sync
+
+        synced, failed = 0, []
+        for connection in queryset.filter(status=ConnectionStatus.CONNECTED):
+            try:
+                account_sync(connection=connection, force=True)
+                synced += 1
+            except ServiceError as error:
+                failed.append(f"{connection.account_id}: {error.detail}")
+        self.message_user(request, f"{synced} account(s) synced.", messages.SUCCESS)
+        if failed:
+            self.message_user(request, "Not synced: " + "; ".join(failed), messages.WARNING)
 
 
 @admin.register(PaperAccount)

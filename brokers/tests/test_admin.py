@@ -66,3 +66,16 @@ def test_expire_and_disconnect_actions(staff_client, kotak_connection, user):
 
 def test_admin_add_is_not_offered(staff_client):
     assert staff_client.get("/admin/brokers/brokerconnection/add/").status_code == 403
+
+
+def test_sync_now_action_fills_read_only_portfolio_pages(staff_client, user):
+    from brokers import services
+
+    connection, _ = services.connection_initiate(user=user, broker="paper", credentials={}, options={"opening_cash": "750000"})
+
+    staff_client.post("/admin/brokers/brokerconnection/", {"action": "sync_selected", "_selected_action": [connection.pk]})
+
+    funds_page = staff_client.get("/admin/portfolio/funds/")
+    assert funds_page.status_code == 200 and "750000" in funds_page.content.decode()
+    assert staff_client.get("/admin/portfolio/accountsync/").status_code == 200
+    assert staff_client.get("/admin/portfolio/holding/add/").status_code == 403

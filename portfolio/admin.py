@@ -1,0 +1,43 @@
+"""Read-only portfolio views for staff, per connection."""
+
+from django.contrib import admin
+
+from portfolio.models import AccountSync, Funds, Holding, Position
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Synced from the broker; staff look, never edit."""
+
+    list_select_related = ("connection", "connection__user")
+    search_fields = ("connection__account_id", "connection__user__username")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Holding)
+class HoldingAdmin(ReadOnlyAdmin):
+    list_display = ("connection", "tradingsymbol", "exchange", "quantity", "average_price", "last_price", "pnl")
+    list_filter = ("exchange",)
+
+
+@admin.register(Position)
+class PositionAdmin(ReadOnlyAdmin):
+    list_display = ("connection", "tradingsymbol", "exchange", "product", "quantity", "average_price", "pnl", "day_pnl")
+    list_filter = ("exchange", "product")
+
+
+@admin.register(Funds)
+class FundsAdmin(ReadOnlyAdmin):
+    list_display = ("connection", "segment", "enabled", "net")
+
+
+@admin.register(AccountSync)
+class AccountSyncAdmin(ReadOnlyAdmin):
+    list_display = ("connection", "synced_at", "holdings_count", "positions_count", "last_attempt_at", "last_error")

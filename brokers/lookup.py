@@ -10,11 +10,17 @@ from brokers.selectors import connection_resolve
 from budhitrade.errors import InvalidInput
 
 
-def connection_from_request(request) -> BrokerConnection:
-    """X-Account-ID, else ?broker= (or ?connection_id=), else the user's only account."""
+def broker_from_query(request) -> str:
+    """The `?broker=` filter, checked; empty when not given."""
     broker = request.query_params.get("broker", "").strip()
     if broker and broker not in Broker.values:
         raise InvalidInput(f"Unknown broker {broker!r}; use one of {', '.join(Broker.values)}.")
+    return broker
+
+
+def connection_from_request(request) -> BrokerConnection:
+    """X-Account-ID, else ?broker= (or ?connection_id=), else the user's only account."""
+    broker = broker_from_query(request)
     connection_id = request.query_params.get("connection_id", "").strip() or None
     if connection_id:
         try:

@@ -10,8 +10,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from brokers.domain import Broker, ConnectionStatus, FundsSegment
-from brokers.lookup import connection_from_request
+from brokers.domain import ConnectionStatus, FundsSegment
+from brokers.lookup import broker_from_query, connection_from_request
 from brokers.models import BrokerConnection
 from brokers.selectors import connection_resolve
 from brokers.views import ACCOUNT_PARAMETERS
@@ -28,10 +28,7 @@ def account_status(connection: BrokerConnection) -> str:
 
 
 def account_from_path(request, account_id: str) -> BrokerConnection:
-    broker = request.query_params.get("broker", "").strip()
-    if broker and broker not in Broker.values:
-        raise InvalidInput(f"Unknown broker {broker!r}.")
-    return connection_resolve(user=request.user, account_id=account_id, broker=broker)
+    return connection_resolve(user=request.user, account_id=account_id, broker=broker_from_query(request))
 
 
 def ensure_synced(connection: BrokerConnection, *, fresh: bool) -> None:

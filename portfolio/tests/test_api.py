@@ -257,3 +257,15 @@ def test_seed_000_single_account_paths(user_api, kite_account):
 def test_seed_000_paths_hide_other_users_accounts(other_api, kite_account):
     for path in ["/broker/portfolio", "/broker/portfolio/holdings", "/broker/portfolio/positions", "/broker/limits"]:
         assert other_api.get(path, HTTP_X_ACCOUNT_ID="DW1234").status_code == 404
+
+
+def test_unknown_broker_filter_is_400(user_api, kite_account):
+    response = user_api.get("/accounts/DW1234/holdings", {"broker": "upstox"})
+    assert response.status_code == 400 and "upstox" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("body", [["force"], {"force": "sometimes"}])
+def test_bad_sync_body_is_400_and_fetches_nothing(user_api, kite_account, body):
+    response = user_api.post("/accounts/DW1234/sync", body, format="json")
+    assert response.status_code == 400 and response.json()["status_code"] == 400
+    assert ScriptedAdapter.rounds == 0

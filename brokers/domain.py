@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -103,3 +103,63 @@ class PortfolioSnapshot:
     holdings: tuple[Holding, ...]
     positions: tuple[Position, ...]
     funds: tuple[SegmentFunds, ...]
+
+
+# Seed 002's limits filters (GET /api/portfolio/limits); the values are the ones Kotak's limits call takes.
+class LimitsSegment(models.TextChoices):
+    ALL = "ALL", "All segments"
+    CASH = "CASH", "Cash (equity)"
+    CUR = "CUR", "Currency derivatives"
+    FO = "FO", "Futures and options"
+
+
+class LimitsExchange(models.TextChoices):
+    ALL = "ALL", "All exchanges"
+    NSE = "NSE", "NSE"
+    BSE = "BSE", "BSE"
+
+
+class LimitsProduct(models.TextChoices):
+    ALL = "ALL", "All products"
+    NRML = "NRML", "Normal (carry forward)"
+    CNC = "CNC", "Cash and carry (delivery)"
+    MIS = "MIS", "Intraday"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Trading limits for one segment/exchange/product filter: four headline amounts and every other named one."""
+
+    segment: LimitsSegment
+    exchange: LimitsExchange
+    product: LimitsProduct
+    net: Decimal
+    cash: Decimal
+    collateral: Decimal
+    margin_used: Decimal
+    breakdown: Mapping[str, Decimal] = field(default_factory=dict)
+
+    @classmethod
+    def from_funds(
+        cls, funds: SegmentFunds, *, segment: LimitsSegment, exchange: LimitsExchange, product: LimitsProduct
+    ) -> Limits:
+        """net is the funds' net, cash and collateral their available amounts, margin_used the utilised debits."""
+        available, utilised = dict(funds.available), dict(funds.utilised)
+        return cls(
+            segment=segment,
+            exchange=exchange,
+            product=product,
+            net=funds.net,
+            cash=available.pop("cash", Decimal("0")),
+            collateral=available.pop("collateral", Decimal("0")),
+            margin_used=utilised.pop("debits", Decimal("0")),
+            breakdown={**available, **utilised},
+        )
+
+    def zeroed(self) -> Limits:
+        """The same names, every amount zero: for a filter that no funds stand behind."""
+        zero = Decimal("0")
+        return replace(
+            self, net=zero, cash=zero, collateral=zero, margin_used=zero,
+            breakdown={name: zero for name in self.breakdown},
+        )

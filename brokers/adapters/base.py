@@ -9,10 +9,22 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from budhitrade.errors import ServiceError
-from brokers.domain import Broker, Holding, LoginStep, Position, SegmentFunds
+from brokers.domain import (
+    Broker,
+    FundsSegment,
+    Holding,
+    Limits,
+    LimitsExchange,
+    LimitsProduct,
+    LimitsSegment,
+    LoginStep,
+    Position,
+    SegmentFunds,
+)
 
 
 class BrokerError(ServiceError):
@@ -61,6 +73,11 @@ class BrokerAdapter(ABC):
     # True where every login opens a fresh account (paper), so no earlier
     # unfinished connection is reused.
     opens_new_account: ClassVar[bool] = False
+    # The seed-002 limits segments that the broker's equity funds pay for
+    # (besides ALL); limits() answers zero for the others.
+    equity_limits_segments: ClassVar[frozenset[LimitsSegment]] = frozenset(
+        {LimitsSegment.CASH, LimitsSegment.FO}
+    )
 
     @classmethod
     def account_id_hint(cls, credentials: Mapping[str, Any]) -> str:
@@ -103,3 +120,23 @@ class BrokerAdapter(ABC):
     @abstractmethod
     def funds(self) -> list[SegmentFunds]:
         """Funds per segment (equity, and commodity where the broker has it)."""
+
+    def limits(
+        self, *, segment: LimitsSegment, exchange: LimitsExchange, product: LimitsProduct
+    ) -> Limits:
+        """Limits derived from funds(): the equity segment's funds, which NSE and BSE and every product share.
+
+        So the exchange and product filters do not change the amounts; ALL and
+        `equity_limits_segments` get the equity funds, any other segment (CUR
+        where the broker has no currency segment) the same names at zero.
+        Commodity funds fall under none of these filters and are left out.
+        """
+        equity = next((f for f in self.funds() if f.segment == FundsSegment.EQUITY), None)
+        if equity is None:
+            zero = Decimal("0")
+            return Limits(segment=segment, exchange=exchange, product=product,
+                          net=zero, cash=zero, collateral=zero, margin_used=zero)
+        limits = Limits.from_funds(equity, segment=segment, exchange=exchange, product=product)
+        if segment == LimitsSegment.ALL or segment in self.equity_limits_segments:
+            return limits
+        return limits.zeroed()

@@ -8,7 +8,18 @@ from django.utils import timezone
 from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected
 from brokers.adapters.kotak_neo import mapping
 from brokers.adapters.kotak_neo.client import KotakNeoClient
-from brokers.domain import Broker, ConnectionStatus, Holding, LoginStep, Position, SegmentFunds
+from brokers.domain import (
+    Broker,
+    ConnectionStatus,
+    Holding,
+    Limits,
+    LimitsExchange,
+    LimitsProduct,
+    LimitsSegment,
+    LoginStep,
+    Position,
+    SegmentFunds,
+)
 
 
 class KotakNeoAdapter(BrokerAdapter):
@@ -84,3 +95,9 @@ class KotakNeoAdapter(BrokerAdapter):
     def funds(self) -> list[SegmentFunds]:
         """NeoAPI.limits (POST quick/user/limits, all segments)."""
         return mapping.funds_from_wire(self._client().limits())
+
+    def limits(self, *, segment: LimitsSegment, exchange: LimitsExchange, product: LimitsProduct) -> Limits:
+        """POST quick/user/limits with the filters: Kotak answers for the segment, exchange and product itself."""
+        filters = mapping.limits_filters_to_wire(segment=segment, exchange=exchange, product=product)
+        payload = self._client().limits(filters)
+        return mapping.limits_from_wire(payload, segment=segment, exchange=exchange, product=product)

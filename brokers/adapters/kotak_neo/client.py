@@ -111,9 +111,36 @@ class KotakNeoClient:
         """POST login/1.0/tradeApiValidate (trade token)."""
         return self._call(lambda: self._neo.totp_validate(mpin=mpin), login=True)
 
-    def limits(self) -> dict[str, Any]:
-        """POST quick/user/limits (all segments, exchanges and products)."""
-        return self._call(self._neo.limits)
+    def limits(self, filters: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """POST quick/user/limits: all segments, exchanges and products, or the jData `filters` (seg, exch, prod).
+
+        kotakneoapi 3's NeoAPI.limits() takes no filters and always sends
+        seg/exch/prod "ALL", though Kotak's endpoint still takes them (Trade
+        API docs, "Limits"). So a filtered call makes the SDK's own request
+        (LimitsAPI.limit_init: same URL, headers and form body) through the
+        SDK's REST client, with the filters in place of ALL.
+        """
+        if filters is None:
+            return self._call(self._neo.limits)
+        return self._call(lambda: self._filtered_limits(filters))
+
+    def _filtered_limits(self, filters: Mapping[str, str]) -> Any:
+        config = self._neo.configuration
+        if not (config.edit_token and config.edit_sid):
+            # What NeoAPI.limits() refuses too: no trade session, nothing sent.
+            raise BrokerSessionExpired("The Kotak Neo session has expired; reconnect the account.")
+        response = self._neo.api_client.rest_client.request(
+            method="POST",
+            url=config.get_url_details("limits"),
+            query_params={},
+            headers={
+                "Sid": config.edit_sid,
+                "Auth": config.edit_token,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            body=dict(filters),
+        )
+        return response.json()
 
     def holdings(self) -> dict[str, Any]:
         """GET portfolio/v1/holdings (the SDK also caches the answer on disk for positions)."""

@@ -11,7 +11,16 @@ from typing import Any
 import jwt
 
 from brokers.adapters.base import BrokerError
-from brokers.domain import FundsSegment, Holding, Position, SegmentFunds
+from brokers.domain import (
+    FundsSegment,
+    Holding,
+    Limits,
+    LimitsExchange,
+    LimitsProduct,
+    LimitsSegment,
+    Position,
+    SegmentFunds,
+)
 
 SESSION_ERROR_TEXT = "Complete the 2fa process"
 
@@ -335,3 +344,33 @@ def funds_from_wire(payload: Mapping[str, Any]) -> list[SegmentFunds]:
             },
         )
     ]
+
+
+# quick/user/limits' filters (jData seg, exch, prod) take BudhiTrade's own
+# values; the maps exist to refuse anything else.
+LIMITS_SEGMENTS = {value: value for value in LimitsSegment.values}
+LIMITS_EXCHANGES = {value: value for value in LimitsExchange.values}
+LIMITS_PRODUCTS = {value: value for value in LimitsProduct.values}
+
+
+def limits_filters_to_wire(
+    *, segment: LimitsSegment, exchange: LimitsExchange, product: LimitsProduct
+) -> dict[str, str]:
+    """The jData body of POST quick/user/limits for one filter."""
+    return {
+        "seg": _lookup(LIMITS_SEGMENTS, segment, "limits segment"),
+        "exch": _lookup(LIMITS_EXCHANGES, exchange, "limits exchange"),
+        "prod": _lookup(LIMITS_PRODUCTS, product, "limits product"),
+    }
+
+
+def limits_from_wire(
+    payload: Mapping[str, Any], *, segment: LimitsSegment, exchange: LimitsExchange, product: LimitsProduct
+) -> Limits:
+    """POST quick/user/limits for a filter: Neo answers that filter itself, read with funds_from_wire's field choices.
+
+    net is `Net`, cash `CollateralValue`, collateral `Collateral` and
+    margin_used `MarginUsed`; the breakdown holds the other named amounts.
+    """
+    (funds,) = funds_from_wire(payload)
+    return Limits.from_funds(funds, segment=segment, exchange=exchange, product=product)

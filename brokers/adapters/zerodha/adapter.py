@@ -9,13 +9,16 @@ from django.utils import timezone
 from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected
 from brokers.adapters.zerodha import mapping
 from brokers.adapters.zerodha.client import ZerodhaClient
-from brokers.domain import Broker, ConnectionStatus, Holding, LoginStep, Position, SegmentFunds
+from brokers.domain import Broker, ConnectionStatus, Holding, LimitsSegment, LoginStep, Position, SegmentFunds
 
 
 class ZerodhaAdapter(BrokerAdapter):
     """Kite Connect v3: login URL, redirect with request_token, daily access token."""
 
     broker = Broker.ZERODHA
+    # Kite's funds come in two segments: commodity (MCX) and equity, which also
+    # pays for currency derivatives (CDS, BCD); so CUR limits are the equity funds.
+    equity_limits_segments = frozenset({LimitsSegment.CASH, LimitsSegment.FO, LimitsSegment.CUR})
 
     def _client(self) -> ZerodhaClient:
         return ZerodhaClient(

@@ -5,7 +5,7 @@ import os
 import pytest
 from django.conf import settings
 
-pytest_plugins = ["brokers.tests.fixtures"]
+pytest_plugins = ["brokers.tests.fixtures", "portfolio.tests.fixtures"]
 
 
 def pytest_sessionstart(session):

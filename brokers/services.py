@@ -14,13 +14,14 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from brokers.adapters.base import BrokerError, BrokerSessionExpired
+from brokers.adapters.base import BrokerError, BrokerSessionExpired, BrokerUnavailable
 from brokers.adapters.registry import adapter_class, adapter_for
 from brokers.consumers import connections_group
 from brokers.domain import ConnectionStatus, LoginStep
 from brokers.models import BrokerConnection
 from brokers.selectors import PENDING
 from budhitrade.errors import Conflict, InvalidInput, NotFound
+from budhitrade.throttle import ThrottleTimeout, throttle_wait
 
 logger = logging.getLogger("budhitrade.brokers")
 LOGIN_STATE_SALT = "brokers.login-state"
@@ -232,3 +233,19 @@ def connection_expire_due(*, now: datetime | None = None) -> int:
         connection_expire(connection=connection, reason="The broker session reached the end of its validity.")
         count += 1
     return count
+
+
+def connection_call_wait(*, connection: BrokerConnection) -> float:
+    """Wait for the broker's API budget for this account (BROKER_API_RATE_LIMITS), shared by every process.
+
+    Kite and Kotak count requests per API key, and each BudhiTrade account
+    brings its own key, so the budget is per account. Returns seconds waited.
+    """
+    limit = settings.BROKER_API_RATE_LIMITS.get(connection.broker)
+    if not limit:
+        return 0.0
+    calls, seconds = limit
+    try:
+        return throttle_wait(key=f"broker-api:{connection.broker}:{connection.pk}", limit=calls, window_seconds=seconds)
+    except ThrottleTimeout as error:
+        raise BrokerUnavailable("The broker's API rate limit for this account is used up; try again shortly.") from error

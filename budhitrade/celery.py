@@ -16,4 +16,13 @@ app.conf.beat_schedule = {
         "task": "brokers.tasks.connection_expire_due_task",
         "schedule": crontab(minute="*"),
     },
+    # Times are IST (CELERY_TIMEZONE); the tasks check the session themselves.
+    "portfolio-sync-in-market-hours": {
+        "task": "portfolio.tasks.account_sync_due_task",
+        "schedule": crontab(minute="*", hour="9-15", day_of_week="mon-fri"),
+    },
+    "portfolio-daily-snapshot": {
+        "task": "portfolio.tasks.account_snapshot_due_task",
+        "schedule": crontab(minute=45, hour=15, day_of_week="mon-fri"),
+    },
 }

@@ -81,3 +81,21 @@ class AccountSync(models.Model):
     orders_count = models.IntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
+
+
+class DailySnapshot(models.Model):
+    """An account's portfolio at one session's close (seed 003's last_7_days)."""
+
+    connection = models.ForeignKey(BrokerConnection, on_delete=models.CASCADE, related_name="daily_snapshots")
+    date = models.DateField()
+    value = models.DecimalField(**MONEY, help_text="Free funds + margin blocked + holdings at market.")
+    invested = models.DecimalField(**MONEY, help_text="Holdings at cost.")
+    pnl = models.DecimalField(**MONEY, help_text="Holdings and positions P&L.")
+    day_pnl = models.DecimalField(**MONEY, help_text="The session's change: holdings' day change plus positions' M2M.")
+    unused_funds = models.DecimalField(**MONEY)
+    allocated_funds = models.DecimalField(**MONEY)
+    taken_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["connection", "date"]
+        constraints = [models.UniqueConstraint(fields=["connection", "date"], name="one_snapshot_per_account_day")]

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from brokers.adapters.base import BrokerError, BrokerSessionExpired
 from brokers.adapters.registry import adapter_for
+from brokers.calendar import is_trading_day, session_bounds, session_is_open, trading_day_of
 from brokers.domain import ConnectionStatus, PortfolioSnapshot
 from brokers.models import BrokerConnection
-from brokers.services import connection_expire
+from brokers.services import connection_call_wait, connection_expire
 from budhitrade.errors import Conflict
-from portfolio.models import AccountSync, Funds, Holding, Position
+from portfolio.models import AccountSync, DailySnapshot, Funds, Holding, Position
 
 logger = logging.getLogger("budhitrade.portfolio")
 SYNC_LOCK_SECONDS = 60
@@ -30,11 +32,11 @@ def _lock_key(connection: BrokerConnection) -> str:
 
 def _fetch(connection: BrokerConnection) -> PortfolioSnapshot:
     adapter = adapter_for(connection)
-    return PortfolioSnapshot(
-        holdings=tuple(adapter.holdings()),
-        positions=tuple(adapter.positions()),
-        funds=tuple(adapter.funds()),
-    )
+    fetched = []
+    for call in (adapter.holdings, adapter.positions, adapter.funds):
+        connection_call_wait(connection=connection)
+        fetched.append(tuple(call()))
+    return PortfolioSnapshot(*fetched)
 
 
 def _money_map(amounts) -> dict[str, str]:
@@ -111,3 +113,64 @@ def account_sync(*, connection: BrokerConnection, force: bool = False) -> Accoun
         return sync
     finally:
         cache.delete(_lock_key(connection))
+
+
+def account_sync_due(*, now: datetime) -> list[str]:
+    """Ids of the accounts the market-hours sync should refresh now: every connected one, in session only."""
+    if not session_is_open(now):
+        return []
+    connected = BrokerConnection.objects.filter(status=ConnectionStatus.CONNECTED).exclude(account_id="")
+    return [str(pk) for pk in connected.values_list("pk", flat=True)]
+
+
+def _funds_totals(connection: BrokerConnection) -> tuple[Decimal, Decimal]:
+    """(free to trade, margin blocked) over the account's segments."""
+    free = blocked = Decimal("0")
+    for funds in Funds.objects.filter(connection=connection):
+        free += funds.net
+        blocked += Decimal(funds.utilised.get("debits", "0"))
+    return free, blocked
+
+
+@transaction.atomic
+def snapshot_take(*, connection: BrokerConnection, day: date) -> DailySnapshot:
+    """Record the account's stored portfolio as its snapshot for `day` (replacing one taken earlier that day)."""
+    holdings = Holding.objects.filter(connection=connection).aggregate(
+        value=Sum(F("last_price") * F("quantity")), invested=Sum(F("average_price") * F("quantity")),
+        pnl=Sum("pnl"), day=Sum(F("day_change") * F("quantity")))
+    positions = Position.objects.filter(connection=connection).aggregate(pnl=Sum("pnl"), day=Sum("day_pnl"))
+    free, blocked = _funds_totals(connection)
+    zero = Decimal("0")
+    holdings_value, invested = holdings["value"] or zero, holdings["invested"] or zero
+    snapshot, _ = DailySnapshot.objects.update_or_create(connection=connection, date=day, defaults={
+        "value": free + blocked + holdings_value,
+        "invested": invested,
+        "pnl": (holdings["pnl"] or zero) + (positions["pnl"] or zero),
+        "day_pnl": (holdings["day"] or zero) + (positions["day"] or zero),
+        "unused_funds": free,
+        "allocated_funds": invested + blocked,
+    })
+    logger.info("portfolio_snapshot_taken", extra={"account_id": connection.account_id, "day": day.isoformat()})
+    return snapshot
+
+
+def account_snapshot(*, connection: BrokerConnection, day: date) -> DailySnapshot:
+    """After the close: sync the account from its broker, then record the day's snapshot.
+
+    A failed sync still records a snapshot of the last good portfolio, so the
+    history has no holes; the failure stays on the account's sync record.
+    """
+    try:
+        account_sync(connection=connection, force=True)
+    except BrokerError:
+        pass
+    return snapshot_take(connection=connection, day=day)
+
+
+def account_snapshot_due(*, now: datetime) -> list[str]:
+    """Ids of the accounts to snapshot after today's close (none on a non-trading day or before the close)."""
+    day = trading_day_of(now)
+    if not is_trading_day(day) or now < session_bounds(day)[1]:
+        return []
+    connected = BrokerConnection.objects.filter(status=ConnectionStatus.CONNECTED).exclude(account_id="")
+    return [str(pk) for pk in connected.values_list("pk", flat=True)]

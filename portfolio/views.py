@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from brokers.calendar import IST
 from brokers.domain import ConnectionStatus, FundsSegment
 from brokers.lookup import broker_from_query, connection_from_request
 from brokers.models import BrokerConnection
@@ -199,6 +200,98 @@ class AccountFundsView(APIView):
         return Response({"status": "success", "account_id": connection.account_id, "funds": funds})
 
 
+# --- Seed 003's dashboard -----------------------------------------------------------------------
+
+def _money(value) -> float:
+    return float(round(Decimal(value or 0), 2))
+
+
+def _percent(part: Decimal, whole: Decimal) -> float:
+    return float(round(part / whole * 100, 2)) if whole else 0.0
+
+
+DASHBOARD_OUTPUT = inline_serializer("DashboardOutput", {
+    "activity_status": inline_serializer("ActivityStatus", {"is_active": serializers.BooleanField(),
+                                                            "last_active": serializers.CharField(allow_null=True)}),
+    "portfolio_overview": inline_serializer("PortfolioOverview", {"value": serializers.FloatField(),
+                                                                  "change_percentage": serializers.FloatField()}),
+    "unused_funds": serializers.FloatField(),
+    "allocated_funds": serializers.FloatField(),
+    "ongoing_trades": inline_serializer("DashboardTrade", {
+        "account_id": serializers.CharField(), "stock": serializers.CharField(), "bought": serializers.FloatField(),
+        "quantity": serializers.IntegerField(), "capital_used": serializers.FloatField(),
+        "profit": serializers.FloatField()}, many=True),
+    "recent_trades": inline_serializer("DashboardClosedTrade", {
+        "account_id": serializers.CharField(), "stock": serializers.CharField(), "bought": serializers.FloatField(),
+        "sold": serializers.FloatField(), "quantity": serializers.IntegerField(),
+        "profit": serializers.FloatField()}, many=True),
+    "overall_profit": inline_serializer("OverallProfit", {
+        "value": serializers.FloatField(), "percentage": serializers.FloatField(),
+        "last_7_days": inline_serializer("DailyProfit", {"date": serializers.DateField(),
+                                                         "value": serializers.FloatField(),
+                                                         "profit": serializers.FloatField()}, many=True)}),
+})
+
+
+class DashboardView(APIView):
+    """Seed 003's dashboard over all the user's accounts, or one (X-Account-ID / ?broker=).
+
+    value = free funds + margin blocked + holdings at market; allocated =
+    holdings at cost + margin blocked; ongoing trades are holdings and open
+    positions, recent trades the positions closed today; last_7_days comes
+    from the session-close snapshots.
+    """
+
+    @extend_schema(parameters=ACCOUNT_PARAMETERS, responses={200: DASHBOARD_OUTPUT})
+    def get(self, request):
+        if request.headers.get("X-Account-ID") or request.query_params.get("broker") or request.query_params.get("connection_id"):
+            connections = [connection_from_request(request)]
+        else:
+            connections = list(BrokerConnection.objects.filter(user=request.user).exclude(account_id=""))
+        for connection in connections:
+            if connection.status == ConnectionStatus.CONNECTED:
+                ensure_synced(connection, fresh=False)
+        totals = selectors.dashboard_totals(connections=connections)
+        day_pnl = totals["holdings_day"] + totals["positions_day"]
+        value = totals["unused_funds"] + totals["margin_blocked"] + totals["holdings_value"]
+        holdings = selectors.holding_list(connection=None, connections=connections).select_related("connection")
+        positions = selectors.position_list(connection=None, connections=connections).select_related("connection")
+        ongoing = [self._trade(row.connection, row.tradingsymbol, row.average_price, row.quantity, row.pnl)
+                   for row in holdings]
+        ongoing += [self._trade(row.connection, row.tradingsymbol, row.average_price, row.quantity, row.pnl)
+                    for row in positions if row.quantity]
+        capital = totals["invested"] + sum((abs(row.average_price * row.quantity) for row in positions if row.quantity), Decimal(0))
+        profit = totals["holdings_pnl"] + totals["positions_pnl"]
+        last_synced = (AccountSync.objects.filter(connection__in=connections, synced_at__isnull=False)
+                       .order_by("-synced_at").values_list("synced_at", flat=True).first())
+        return Response({
+            "activity_status": {
+                "is_active": any(c.status == ConnectionStatus.CONNECTED for c in connections),
+                "last_active": last_synced.astimezone(IST).strftime("%b %d, %Y %H:%M:%S") if last_synced else None,
+            },
+            "portfolio_overview": {"value": _money(value), "change_percentage": _percent(day_pnl, value - day_pnl)},
+            "unused_funds": _money(totals["unused_funds"]),
+            "allocated_funds": _money(totals["invested"] + totals["margin_blocked"]),
+            "ongoing_trades": ongoing,
+            "recent_trades": [
+                {"account_id": row.connection.account_id, "stock": row.tradingsymbol, "bought": _money(row.buy_price),
+                 "sold": _money(row.sell_price), "quantity": row.buy_quantity, "profit": _money(row.pnl)}
+                for row in positions if not row.quantity
+            ],
+            "overall_profit": {
+                "value": _money(profit),
+                "percentage": _percent(profit, capital),
+                "last_7_days": [{"date": row["date"], "value": _money(row["value"]), "profit": _money(row["day_pnl"])}
+                                for row in selectors.snapshot_history(connections=connections)],
+            },
+        })
+
+    @staticmethod
+    def _trade(connection, symbol: str, average: Decimal, quantity: int, pnl: Decimal) -> dict:
+        return {"account_id": connection.account_id, "stock": symbol, "bought": _money(average), "quantity": quantity,
+                "capital_used": _money(abs(average * quantity)), "profit": _money(pnl)}
+
+
 # --- Seed 000's single-account paths: "the" account from X-Account-ID / ?broker= -------------
 
 SUCCESS_ROWS = inline_serializer("SuccessRows", {"success": serializers.BooleanField(),
@@ -256,3 +349,87 @@ class BrokerLimitsView(APIView):
             data = {name: float(Decimal(value)) for name, value in {**equity.utilised, **equity.available}.items()}
             data["net"] = float(equity.net)
         return Response({"success": True, "data": data})
+
+
+# --- Seed 002's limits with filters, live from the broker, for "the" account ----------------
+# Imported here, next to their one user, so this section stays apart from the rest of the module.
+from brokers.adapters.base import BrokerSessionExpired  # noqa: E402
+from brokers.adapters.registry import adapter_for  # noqa: E402
+from brokers.domain import Limits, LimitsExchange, LimitsProduct, LimitsSegment  # noqa: E402
+from brokers.services import connection_expire  # noqa: E402
+from budhitrade.errors import Conflict  # noqa: E402
+
+LIMITS_FILTERS = {"segment": LimitsSegment, "exchange": LimitsExchange, "product": LimitsProduct}
+
+
+def _limits_filters(request) -> dict[str, str]:
+    """Each filter from the query, case-insensitive; absent or blank is ALL. Every unknown value is named."""
+    filters, errors = {}, {}
+    for name, choices in LIMITS_FILTERS.items():
+        raw = request.query_params.get(name, "").strip()
+        value = raw.upper() or "ALL"
+        if value in choices.values:
+            filters[name] = choices(value)
+        else:
+            errors[name] = [f"Unknown {name} {raw!r}; use one of {', '.join(choices.values)}."]
+    if errors:
+        raise InvalidInput(" ".join(message for messages in errors.values() for message in messages), errors=errors)
+    return filters
+
+
+def _limits_fetch(connection: BrokerConnection, **filters) -> Limits:
+    """The broker's limits for one filter, asked live; a session the broker finds expired marks the account."""
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise Conflict(f"This account is not connected (status: {connection.status}); reconnect it first.")
+    try:
+        return adapter_for(connection).limits(**filters)
+    except BrokerSessionExpired as error:
+        connection_expire(connection=connection, reason=error.detail)
+        raise
+
+
+def _filter_parameter(name: str, choices) -> OpenApiParameter:
+    return OpenApiParameter(name, str, OpenApiParameter.QUERY, required=False, enum=choices.values, default="ALL",
+                            description=f"{choices.__name__} filter (case-insensitive); another value is a 400.")
+
+
+LIMITS_OUTPUT = inline_serializer("PortfolioLimitsOutput", {
+    "success": serializers.BooleanField(),
+    "filters": inline_serializer("PortfolioLimitsFilters", {
+        "segment": serializers.CharField(help_text="ALL, CASH, CUR or FO"),
+        "exchange": serializers.CharField(help_text="ALL, NSE or BSE"),
+        "product": serializers.CharField(help_text="ALL, NRML, CNC or MIS"),
+    }),
+    "data": serializers.DictField(child=serializers.FloatField(), help_text=(
+        "Rupees: net (free to trade), cash, collateral and margin_used, then every other amount the broker "
+        "names (e.g. span, exposure, option_premium, live_balance).")),
+})
+LIMITS_ERROR = inline_serializer("PortfolioLimitsError", {
+    "detail": serializers.CharField(), "status_code": serializers.IntegerField(),
+    "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False),
+})
+
+
+class PortfolioLimitsView(APIView):
+    """Seed 002: trading limits of "the" account for a segment, exchange and product, asked of the broker live.
+
+    Kotak Neo answers each filter itself. Where a broker has no such call,
+    limits come from its equity funds, which every exchange and product
+    share: ALL, CASH and FO get those amounts, and so does CUR where the
+    equity funds also pay for currency (Zerodha); otherwise CUR is zero.
+    """
+
+    @extend_schema(
+        operation_id="portfolio_limits",
+        parameters=[_filter_parameter(name, choices) for name, choices in LIMITS_FILTERS.items()] + ACCOUNT_PARAMETERS,
+        responses={200: LIMITS_OUTPUT, 400: LIMITS_ERROR, 404: LIMITS_ERROR, 409: LIMITS_ERROR},
+    )
+    def get(self, request):
+        connection = connection_from_request(request)
+        filters = _limits_filters(request)
+        limits = _limits_fetch(connection, **filters)
+        data = {"net": float(limits.net), "cash": float(limits.cash), "collateral": float(limits.collateral),
+                "margin_used": float(limits.margin_used)}
+        data.update((name, float(amount)) for name, amount in limits.breakdown.items() if name not in data)
+        return Response({"success": True, "filters": {name: str(value) for name, value in filters.items()},
+                         "data": data})

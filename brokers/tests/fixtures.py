@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
+
+from brokers.calendar import IST
 
 
 @pytest.fixture
@@ -140,3 +145,27 @@ def neo_wire(settings):
     wire = NeoWire()
     settings.KOTAK_NEO_TRANSPORT = wire.transport
     return wire
+
+
+# --- The paper exchange ---------------------------------------------------------------------
+
+PAPER_START_DAY = date(2026, 11, 16)  # a Monday; NIFTY's weekly and monthly expiry is Tuesday 24 Nov
+
+
+def ist(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute, second), IST)
+
+
+@pytest.fixture
+def paper_market(db):
+    """The paper exchange opened at 09:15 IST on PAPER_START_DAY with a fixed seed."""
+    from brokers.adapters.paper import market
+
+    return market.market_create(start=ist(PAPER_START_DAY, 9, 15), seed=11)
+
+
+@pytest.fixture
+def paper_account(db):
+    from brokers.models import PaperAccount
+
+    return PaperAccount.objects.create(account_id="PA00000001", opening_cash=Decimal("1000000"))

@@ -267,6 +267,21 @@ KOTAK_NEO_SESSION_HOURS = env_int("KOTAK_NEO_SESSION_HOURS", 24)
 # responses in tests). None means the SDK's own.
 KOTAK_NEO_TRANSPORT = None
 PAPER_OPENING_CASH = env_str("PAPER_OPENING_CASH", "1000000")
+# The paper market's random seed: the same seed and clock give the same prices.
+PAPER_SEED = env_int("PAPER_SEED", 2026)
+# How often the paper market process advances the market to the wall clock.
+PAPER_MARKET_INTERVAL_SECONDS = float(env_str("PAPER_MARKET_INTERVAL_SECONDS", "1"))
+# Simulated round-trip latency of each paper broker call (benchmarks, realism).
+PAPER_LATENCY_SECONDS = float(env_str("PAPER_LATENCY_SECONDS", "0"))
+# Trading days of paper-market history the demo replays on first run.
+PAPER_DEMO_HISTORY_DAYS = env_int("PAPER_DEMO_HISTORY_DAYS", 7)
+# Broker API budgets per account: (calls, seconds). Kite allows 10 requests a
+# second per API key; Kotak Neo documents 10 a second for its quick APIs.
+# The paper exchange has none.
+BROKER_API_RATE_LIMITS = {
+    "zerodha": (env_int("ZERODHA_API_CALLS_PER_SECOND", 10), 1),
+    "kotak_neo": (env_int("KOTAK_NEO_API_CALLS_PER_SECOND", 10), 1),
+}
 # A synced portfolio younger than this is served as it is unless `force`/`fresh`.
 PORTFOLIO_FRESH_SECONDS = env_int("PORTFOLIO_FRESH_SECONDS", 30)
 

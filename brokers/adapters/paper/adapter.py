@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,11 +14,19 @@ from brokers.domain import (
     ConnectionStatus,
     FundsSegment,
     Holding,
+    Limits,
+    LimitsExchange,
+    LimitsProduct,
+    LimitsSegment,
     LoginStep,
     Position,
     SegmentFunds,
 )
-from brokers.models import PaperAccount
+from brokers.adapters.paper import ledger
+from brokers.models import PaperAccount, PaperHolding, PaperPosition
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
 
 
 def _new_account_id() -> str:
@@ -50,25 +59,99 @@ class PaperAdapter(BrokerAdapter):
         """Nothing to end: the paper exchange keeps the account for a later reconnect."""
 
     def _account(self) -> PaperAccount:
+        # A paper broker call costs what a real round trip would, when PAPER_LATENCY_SECONDS asks for it.
+        if settings.PAPER_LATENCY_SECONDS:
+            time.sleep(settings.PAPER_LATENCY_SECONDS)
         return PaperAccount.objects.get(account_id=self.account_id)
 
     def holdings(self) -> list[Holding]:
-        """The paper exchange's holdings for this account (none until it trades)."""
-        return []
+        """The paper exchange's settled delivery holdings, valued at its last prices."""
+        rows = PaperHolding.objects.filter(account=self._account()).select_related("instrument")
+        return [
+            Holding(
+                tradingsymbol=row.instrument.tradingsymbol,
+                exchange=row.instrument.exchange,
+                isin=row.instrument.isin,
+                quantity=row.quantity,
+                average_price=row.average_price.quantize(CENT),
+                last_price=row.instrument.last_price,
+                close_price=row.instrument.close_price,
+                pnl=((row.instrument.last_price - row.average_price) * row.quantity).quantize(CENT),
+                day_change=row.instrument.last_price - row.instrument.close_price,
+            )
+            for row in sorted(rows, key=lambda row: row.instrument.tradingsymbol)
+        ]
 
     def positions(self) -> list[Position]:
-        """The paper exchange's positions for this account (none until it trades)."""
-        return []
+        """The day's net positions, closed ones included, with Kite's P&L arithmetic."""
+        rows = PaperPosition.objects.filter(account=self._account()).select_related("instrument")
+        positions = []
+        for row in rows:
+            figures = ledger.position_figures(row, row.instrument)
+            positions.append(Position(
+                tradingsymbol=row.instrument.tradingsymbol,
+                exchange=row.instrument.exchange,
+                product=row.product,
+                quantity=figures.quantity,
+                average_price=figures.average_price.quantize(CENT),
+                last_price=row.instrument.last_price,
+                close_price=row.instrument.close_price,
+                pnl=figures.pnl.quantize(CENT),
+                m2m=figures.m2m.quantize(CENT),
+                day_pnl=figures.m2m.quantize(CENT),
+                value=figures.value.quantize(CENT),
+                buy_quantity=figures.buy_quantity,
+                buy_price=figures.buy_price.quantize(CENT),
+                sell_quantity=figures.sell_quantity,
+                sell_price=figures.sell_price.quantize(CENT),
+                overnight_quantity=row.overnight_quantity,
+                instrument_token=str(row.instrument.token),
+            ))
+        return positions
 
     def funds(self) -> list[SegmentFunds]:
-        """All cash available in equity; the paper exchange has no commodity segment."""
-        cash = self._account().opening_cash
+        """Equity funds from the ledger: cash, SPAN-like margin blocked, intraday and futures M2M."""
+        account = self._account()
+        funds = ledger.funds_compute(account, PaperPosition.objects.filter(account=account).select_related("instrument"))
         return [
             SegmentFunds(
                 segment=FundsSegment.EQUITY,
                 enabled=True,
-                net=cash,
-                available={"cash": cash, "intraday_payin": Decimal("0"), "collateral": Decimal("0"), "live_balance": cash},
-                utilised={"debits": Decimal("0"), "exposure": Decimal("0"), "m2m_realised": Decimal("0"), "m2m_unrealised": Decimal("0")},
+                net=funds.net.quantize(CENT),
+                available={"cash": funds.cash, "intraday_payin": ZERO, "collateral": ZERO,
+                           "live_balance": funds.net.quantize(CENT)},
+                utilised={"debits": funds.margin_used.quantize(CENT), "exposure": funds.exposure.quantize(CENT),
+                          "span": funds.span.quantize(CENT), "option_premium": funds.option_premium.quantize(CENT),
+                          "delivery": funds.delivery.quantize(CENT),
+                          "m2m_realised": funds.m2m_realised.quantize(CENT),
+                          "m2m_unrealised": funds.m2m_unrealised.quantize(CENT)},
             )
         ]
+
+    def limits(self, *, segment: LimitsSegment, exchange: LimitsExchange, product: LimitsProduct) -> Limits:
+        """Limits over the positions the filters select: cash is shared, margin and M2M are the selected ones'.
+
+        The paper exchange is NSE only (cash market and NFO), so BSE selects
+        nothing; CASH selects equity, FO futures and options, CUR nothing.
+        """
+        account = self._account()
+
+        def include(position: PaperPosition) -> bool:
+            kind = position.instrument.instrument_type
+            return (exchange in (LimitsExchange.ALL, LimitsExchange.NSE)
+                    and (segment == LimitsSegment.ALL
+                         or (segment == LimitsSegment.CASH and kind == "EQ")
+                         or (segment == LimitsSegment.FO and kind != "EQ"))
+                    and product in (LimitsProduct.ALL, position.product))
+
+        positions = PaperPosition.objects.filter(account=account).select_related("instrument")
+        funds = ledger.funds_compute(account, positions, include=include)
+        return Limits(
+            segment=segment, exchange=exchange, product=product,
+            net=funds.net.quantize(CENT), cash=funds.cash, collateral=ZERO, margin_used=funds.margin_used.quantize(CENT),
+            breakdown={"span": funds.span.quantize(CENT), "exposure": funds.exposure.quantize(CENT),
+                       "mis_margin": funds.mis_margin.quantize(CENT),
+                       "option_premium": funds.option_premium.quantize(CENT), "delivery": funds.delivery.quantize(CENT),
+                       "m2m_realised": funds.m2m_realised.quantize(CENT),
+                       "m2m_unrealised": funds.m2m_unrealised.quantize(CENT)},
+        )

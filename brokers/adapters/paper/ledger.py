@@ -1,0 +1,281 @@
+"""The paper exchange's accounts: fills, positions, T+1 delivery, MIS square-off, SPAN-like margin and funds.
+
+Cash moves when money would move at a real broker: delivery buys and option
+premium at the fill; intraday (MIS) and futures P&L at the next session's
+open (futures are marked to the close every day); expired contracts settle at
+their final price. What is free to trade is the cash, plus realised
+intraday/futures P&L, less unrealised losses, less margin blocked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from brokers.adapters.paper.catalogue import INDICES
+from brokers.models import PaperAccount, PaperHolding, PaperInstrument, PaperPosition
+
+logger = logging.getLogger("budhitrade.paper")
+
+ZERO = Decimal("0")
+MIS_MARGIN_RATE = Decimal("0.20")  # 5x intraday leverage on equity
+SPAN_RATE = Decimal("0.06")
+EXPOSURE_RATE = Decimal("0.02")
+SHORT_OPTION_EXPOSURE_RATE = Decimal("0.02")
+SHORT_OPTION_FLOOR_RATE = Decimal("0.03")
+PRODUCTS = {"EQ": ("CNC", "MIS"), "FUT": ("NRML", "MIS"), "CE": ("NRML", "MIS"), "PE": ("NRML", "MIS")}
+
+
+class FillRejected(ValueError):
+    """The paper exchange refuses a fill: the reason is what a broker would say."""
+
+
+@dataclass(frozen=True)
+class PositionFigures:
+    """One position's quantities and P&L as a broker reports them."""
+
+    quantity: int
+    average_price: Decimal
+    buy_quantity: int
+    buy_price: Decimal
+    sell_quantity: int
+    sell_price: Decimal
+    value: Decimal
+    pnl: Decimal
+    m2m: Decimal
+    unrealised: Decimal
+
+    @property
+    def realised(self) -> Decimal:
+        return self.pnl - self.unrealised
+
+
+def position_figures(position: PaperPosition, instrument: PaperInstrument, *, last_price: Decimal | None = None) -> PositionFigures:
+    """Kite's arithmetic: overnight quantity counts as bought (or sold) at its carry price; m2m values it at the close."""
+    ltp = instrument.last_price if last_price is None else last_price
+    carried_long, carried_short = max(position.overnight_quantity, 0), max(-position.overnight_quantity, 0)
+    buy_quantity = position.buy_quantity + carried_long
+    sell_quantity = position.sell_quantity + carried_short
+    buy_value = position.buy_value + carried_long * position.overnight_price
+    sell_value = position.sell_value + carried_short * position.overnight_price
+    net = buy_quantity - sell_quantity
+    close = instrument.close_price or position.overnight_price
+    m2m_buy = position.buy_value + carried_long * close
+    m2m_sell = position.sell_value + carried_short * close
+    buy_price = buy_value / buy_quantity if buy_quantity else ZERO
+    sell_price = sell_value / sell_quantity if sell_quantity else ZERO
+    average = buy_price if net > 0 else sell_price if net < 0 else ZERO
+    return PositionFigures(
+        quantity=net, average_price=average, buy_quantity=buy_quantity, buy_price=buy_price,
+        sell_quantity=sell_quantity, sell_price=sell_price, value=sell_value - buy_value,
+        pnl=sell_value - buy_value + net * ltp, m2m=m2m_sell - m2m_buy + net * ltp,
+        unrealised=net * (ltp - average),
+    )
+
+
+def _pays_premium(position: PaperPosition, instrument: PaperInstrument) -> bool:
+    """Delivery and options move cash at the fill; intraday equity and futures settle P&L later."""
+    return position.product == "CNC" or instrument.is_option
+
+
+def _margin(position: PaperPosition, instrument: PaperInstrument, spots: dict[str, Decimal], net: int) -> tuple[Decimal, Decimal]:
+    """(span, exposure) blocked for a net quantity: a SPAN-like percentage of notional, no spread offsets."""
+    size = abs(net)
+    if not size:
+        return ZERO, ZERO
+    if instrument.instrument_type == "EQ":
+        return (MIS_MARGIN_RATE * size * instrument.last_price if position.product == "MIS" else ZERO), ZERO
+    if instrument.instrument_type == "FUT":
+        notional = size * instrument.last_price
+        return SPAN_RATE * notional, EXPOSURE_RATE * notional
+    if net > 0:  # bought options: the premium paid is the whole risk
+        return ZERO, ZERO
+    spot = spots.get(instrument.underlying, instrument.strike)
+    strike = instrument.strike
+    out_of_money = max(strike - spot, ZERO) if instrument.instrument_type == "CE" else max(spot - strike, ZERO)
+    span = max(SPAN_RATE * spot - out_of_money / 2, SHORT_OPTION_FLOOR_RATE * spot)
+    return span * size, SHORT_OPTION_EXPOSURE_RATE * spot * size
+
+
+def _spots() -> dict[str, Decimal]:
+    """Index prices by the underlying name their contracts carry (NIFTY, BANKNIFTY)."""
+    names = {index.name: index.symbol for index in INDICES}
+    rows = PaperInstrument.objects.filter(instrument_type="INDEX").values_list("name", "last_price")
+    return {names[name]: price for name, price in rows if name in names}
+
+
+@dataclass(frozen=True)
+class Funds:
+    """A paper account's funds, whole or for a filtered part of its positions."""
+
+    cash: Decimal
+    span: Decimal
+    exposure: Decimal
+    mis_margin: Decimal
+    m2m_realised: Decimal
+    m2m_unrealised: Decimal
+    option_premium: Decimal
+    delivery: Decimal
+
+    @property
+    def margin_used(self) -> Decimal:
+        return self.span + self.exposure + self.mis_margin
+
+    @property
+    def net(self) -> Decimal:
+        return self.cash + self.m2m_realised + min(self.m2m_unrealised, ZERO) - self.margin_used
+
+
+def funds_compute(account: PaperAccount, positions: Iterable[PaperPosition], *,
+                  include: Callable[[PaperPosition], bool] = lambda position: True) -> Funds:
+    """Funds from the ledger cash and the positions `include` keeps (all of them by default)."""
+    spots = {underlying: price for underlying, price in _spots().items()}
+    span = exposure = mis = realised = unrealised = premium = delivery = ZERO
+    for position in positions:
+        if not include(position):
+            continue
+        instrument = position.instrument
+        figures = position_figures(position, instrument)
+        position_span, position_exposure = _margin(position, instrument, spots, figures.quantity)
+        if instrument.instrument_type == "EQ" and position.product == "MIS":
+            mis += position_span
+        else:
+            span += position_span
+            exposure += position_exposure
+        if instrument.is_option:
+            premium += position.buy_value - position.sell_value
+        elif position.product == "CNC":
+            delivery += position.buy_value
+        else:  # intraday equity and futures: P&L not yet in cash (futures carry at the last close)
+            realised += figures.realised
+            unrealised += figures.unrealised
+    return Funds(cash=account.cash, span=span, exposure=exposure, mis_margin=mis, m2m_realised=realised,
+                 m2m_unrealised=unrealised, option_premium=premium, delivery=delivery)
+
+
+def _positions(account: PaperAccount) -> list[PaperPosition]:
+    return list(PaperPosition.objects.filter(account=account).select_related("instrument"))
+
+
+@transaction.atomic
+def ledger_fill(*, account_id: str, instrument: PaperInstrument, side: str, quantity: int, price: Decimal,
+                product: str, check_funds: bool = True) -> PaperPosition:
+    """Book one fill into the account: position, cash, and the checks a broker's RMS would make first."""
+    account = PaperAccount.objects.select_for_update().get(account_id=account_id)
+    if side not in ("BUY", "SELL"):
+        raise FillRejected(f"Unknown transaction type {side!r}.")
+    if product not in PRODUCTS.get(instrument.instrument_type, ()):
+        raise FillRejected(f"{product} is not allowed for {instrument.exchange}:{instrument.tradingsymbol}.")
+    if not instrument.active:
+        raise FillRejected(f"{instrument.tradingsymbol} has expired.")
+    if quantity <= 0 or quantity % instrument.lot_size:
+        raise FillRejected(f"Quantity must be a positive multiple of the lot size {instrument.lot_size}.")
+    positions = _positions(account)
+    position = next((p for p in positions if p.instrument_id == instrument.pk and p.product == product), None)
+    if position is None:
+        position = PaperPosition(account=account, instrument=instrument, product=product)
+        positions.append(position)
+    position.instrument = instrument
+    if product == "CNC" and side == "SELL":
+        held = PaperHolding.objects.filter(account=account, instrument=instrument).values_list("quantity", flat=True).first() or 0
+        if quantity > held + position.quantity:
+            raise FillRejected("Insufficient holdings to sell.")
+    before = funds_compute(account, positions).net
+    value = price * quantity
+    if side == "BUY":
+        position.buy_quantity += quantity
+        position.buy_value += value
+    else:
+        position.sell_quantity += quantity
+        position.sell_value += value
+    if _pays_premium(position, instrument):
+        account.cash += -value if side == "BUY" else value
+    after = funds_compute(account, positions).net
+    if check_funds and after < 0 and after < before:
+        raise FillRejected("Insufficient margin")
+    position.save()
+    account.save(update_fields=["cash"])
+    logger.info("paper_fill", extra={"account_id": account_id, "tradingsymbol": instrument.tradingsymbol,
+                                     "side": side, "quantity": quantity, "price": str(price), "product": product})
+    return position
+
+
+def ledger_square_off_mis(*, moment: datetime) -> int:
+    """Close every open intraday (MIS) position at the last price, as brokers do at 15:20 IST."""
+    closed = 0
+    for position in PaperPosition.objects.filter(product="MIS").select_related("instrument", "account"):
+        net = position.quantity
+        if not net:
+            continue
+        ledger_fill(account_id=position.account.account_id, instrument=position.instrument,
+                    side="SELL" if net > 0 else "BUY", quantity=abs(net), price=position.instrument.last_price,
+                    product="MIS", check_funds=False)
+        closed += 1
+    if closed:
+        logger.info("paper_mis_squared_off", extra={"positions": closed, "at": moment.isoformat()})
+    return closed
+
+
+def _settle_position(position: PaperPosition, day: date) -> None:
+    """Carry one position into the session of `day`, settling what is due."""
+    instrument, account = position.instrument, position.account
+    close = instrument.close_price
+    figures = position_figures(position, instrument, last_price=close)
+    net = figures.quantity
+    expired = instrument.expiry is not None and instrument.expiry < day
+    if expired:
+        account.cash += figures.pnl if instrument.instrument_type == "FUT" else net * close
+        position.delete()
+    elif position.product == "CNC":
+        if net:
+            holding, _ = PaperHolding.objects.get_or_create(
+                account=account, instrument=instrument, defaults={"quantity": 0, "average_price": ZERO})
+            if net > 0:
+                cost = holding.quantity * holding.average_price + net * figures.average_price
+                holding.quantity += net
+                holding.average_price = cost / holding.quantity
+            else:
+                holding.quantity += net
+            if holding.quantity > 0:
+                holding.save()
+            else:
+                holding.delete()
+        position.delete()
+    elif position.product == "MIS" or not net:
+        if not _pays_premium(position, instrument):
+            account.cash += figures.pnl
+        position.delete()
+    else:
+        if not instrument.is_option:  # futures: marked to the close, the carry price becomes the close
+            account.cash += figures.pnl
+            position.overnight_price = close
+        else:
+            position.overnight_price = figures.average_price
+        position.overnight_quantity = net
+        position.buy_quantity = position.sell_quantity = 0
+        position.buy_value = position.sell_value = ZERO
+        position.save()
+    account.save(update_fields=["cash"])
+
+
+def ledger_settle(*, day: date) -> int:
+    """At a session's open: T+1 delivery into holdings, intraday and futures P&L to cash, expiries settled."""
+    positions = list(PaperPosition.objects.select_related("instrument", "account"))
+    for position in positions:
+        _settle_position(position, day)
+    if positions:
+        logger.info("paper_positions_settled", extra={"positions": len(positions), "day": day.isoformat()})
+    return len(positions)
+
+
+def ledger_on_market_event(kind: str, day: date, moment: datetime) -> None:
+    """What the exchange's accounts do at each session event."""
+    if kind == "open":
+        ledger_settle(day=day)
+    elif kind == "square_off":
+        ledger_square_off_mis(moment=moment)

@@ -1,0 +1,46 @@
+"""NSE's trading calendar as BudhiTrade uses it: sessions 09:15 to 15:30 IST on weekdays."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+IST = ZoneInfo("Asia/Kolkata")
+MARKET_OPEN = time(9, 15)
+MIS_SQUARE_OFF = time(15, 20)
+MARKET_CLOSE = time(15, 30)
+SESSION_MINUTES = 375
+
+
+def is_trading_day(day: date) -> bool:
+    """Weekdays; exchange holidays are not listed (a sync on one finds nothing new)."""
+    return day.weekday() < 5
+
+
+def next_trading_day(day: date) -> date:
+    day += timedelta(days=1)
+    while not is_trading_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def previous_trading_day(day: date) -> date:
+    day -= timedelta(days=1)
+    while not is_trading_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def session_bounds(day: date) -> tuple[datetime, datetime]:
+    """The trading session of a day as aware datetimes (09:15 to 15:30 IST)."""
+    return datetime.combine(day, MARKET_OPEN, IST), datetime.combine(day, MARKET_CLOSE, IST)
+
+
+def session_is_open(moment: datetime) -> bool:
+    day = moment.astimezone(IST).date()
+    open_at, close_at = session_bounds(day)
+    return is_trading_day(day) and open_at <= moment < close_at
+
+
+def trading_day_of(moment: datetime) -> date:
+    return moment.astimezone(IST).date()

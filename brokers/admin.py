@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 
 from brokers import services
 from brokers.domain import ConnectionStatus
-from brokers.models import BrokerConnection, PaperAccount
+from brokers.models import BrokerConnection, PaperAccount, PaperInstrument
 from budhitrade.errors import ServiceError
 
 
@@ -83,3 +83,22 @@ class PaperAccountAdmin(admin.ModelAdmin):
     list_display = ("account_id", "opening_cash", "created_at")
     search_fields = ("account_id",)
     readonly_fields = ("account_id", "created_at")
+
+
+@admin.register(PaperInstrument)
+class PaperInstrumentAdmin(admin.ModelAdmin):
+    """The paper exchange's listing and live state; the market process writes it, staff only look."""
+
+    list_display = ("tradingsymbol", "exchange", "instrument_type", "expiry", "strike", "lot_size", "last_price",
+                    "close_price", "volume", "oi", "active")
+    list_filter = ("exchange", "instrument_type", "underlying", "active", "expiry")
+    search_fields = ("tradingsymbol", "name", "isin", "=token")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from portfolio.models import AccountSync, Funds, Holding, Position
+from portfolio.models import AccountSync, DailySnapshot, Funds, Holding, Position
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -41,3 +41,10 @@ class FundsAdmin(ReadOnlyAdmin):
 @admin.register(AccountSync)
 class AccountSyncAdmin(ReadOnlyAdmin):
     list_display = ("connection", "synced_at", "holdings_count", "positions_count", "last_attempt_at", "last_error")
+
+
+@admin.register(DailySnapshot)
+class DailySnapshotAdmin(ReadOnlyAdmin):
+    list_display = ("connection", "date", "value", "pnl", "day_pnl", "unused_funds", "allocated_funds")
+    list_filter = ("date",)
+    date_hierarchy = "date"

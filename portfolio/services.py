@@ -16,7 +16,7 @@ from django.utils import timezone
 from brokers.adapters.base import BrokerError, BrokerSessionExpired
 from brokers.adapters.registry import adapter_for
 from brokers.calendar import is_trading_day, session_bounds, session_is_open, trading_day_of
-from brokers.domain import ConnectionStatus, PortfolioSnapshot
+from brokers.domain import ConnectionStatus, Limits, LimitsExchange, LimitsProduct, LimitsSegment, PortfolioSnapshot
 from brokers.models import BrokerConnection
 from brokers.services import connection_call_wait, connection_expire
 from budhitrade.errors import Conflict
@@ -113,6 +113,19 @@ def account_sync(*, connection: BrokerConnection, force: bool = False) -> Accoun
         return sync
     finally:
         cache.delete(_lock_key(connection))
+
+
+def account_limits(*, connection: BrokerConnection, segment: LimitsSegment, exchange: LimitsExchange,
+                   product: LimitsProduct) -> Limits:
+    """The broker's limits for one filter, asked live; a session the broker finds expired marks the account."""
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise Conflict(f"This account is not connected (status: {connection.status}); reconnect it first.")
+    connection_call_wait(connection=connection)
+    try:
+        return adapter_for(connection).limits(segment=segment, exchange=exchange, product=product)
+    except BrokerSessionExpired as error:
+        connection_expire(connection=connection, reason=error.detail)
+        raise
 
 
 def account_sync_due(*, now: datetime) -> list[str]:

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokers.calendar import IST
-from brokers.domain import ConnectionStatus, FundsSegment
+from brokers.domain import ConnectionStatus, FundsSegment, LimitsExchange, LimitsProduct, LimitsSegment
 from brokers.lookup import broker_from_query, connection_from_request
 from brokers.models import BrokerConnection
 from brokers.selectors import connection_resolve
@@ -352,12 +352,6 @@ class BrokerLimitsView(APIView):
 
 
 # --- Seed 002's limits with filters, live from the broker, for "the" account ----------------
-# Imported here, next to their one user, so this section stays apart from the rest of the module.
-from brokers.adapters.base import BrokerSessionExpired  # noqa: E402
-from brokers.adapters.registry import adapter_for  # noqa: E402
-from brokers.domain import Limits, LimitsExchange, LimitsProduct, LimitsSegment  # noqa: E402
-from brokers.services import connection_expire  # noqa: E402
-from budhitrade.errors import Conflict  # noqa: E402
 
 LIMITS_FILTERS = {"segment": LimitsSegment, "exchange": LimitsExchange, "product": LimitsProduct}
 
@@ -375,17 +369,6 @@ def _limits_filters(request) -> dict[str, str]:
     if errors:
         raise InvalidInput(" ".join(message for messages in errors.values() for message in messages), errors=errors)
     return filters
-
-
-def _limits_fetch(connection: BrokerConnection, **filters) -> Limits:
-    """The broker's limits for one filter, asked live; a session the broker finds expired marks the account."""
-    if connection.status != ConnectionStatus.CONNECTED:
-        raise Conflict(f"This account is not connected (status: {connection.status}); reconnect it first.")
-    try:
-        return adapter_for(connection).limits(**filters)
-    except BrokerSessionExpired as error:
-        connection_expire(connection=connection, reason=error.detail)
-        raise
 
 
 def _filter_parameter(name: str, choices) -> OpenApiParameter:
@@ -427,7 +410,7 @@ class PortfolioLimitsView(APIView):
     def get(self, request):
         connection = connection_from_request(request)
         filters = _limits_filters(request)
-        limits = _limits_fetch(connection, **filters)
+        limits = services.account_limits(connection=connection, **filters)
         data = {"net": float(limits.net), "cash": float(limits.cash), "collateral": float(limits.collateral),
                 "margin_used": float(limits.margin_used)}
         data.update((name, float(amount)) for name, amount in limits.breakdown.items() if name not in data)

@@ -79,3 +79,12 @@ def test_sync_now_action_fills_read_only_portfolio_pages(staff_client, user):
     assert funds_page.status_code == 200 and "750000" in funds_page.content.decode()
     assert staff_client.get("/admin/portfolio/accountsync/").status_code == 200
     assert staff_client.get("/admin/portfolio/holding/add/").status_code == 403
+
+
+def test_paper_market_and_snapshots_are_listed_read_only(staff_client, paper_market):
+    instruments = staff_client.get("/admin/brokers/paperinstrument/?instrument_type__exact=FUT")
+    snapshots = staff_client.get("/admin/portfolio/dailysnapshot/")
+
+    assert instruments.status_code == 200 and "NIFTY26NOVFUT" in instruments.content.decode()
+    assert snapshots.status_code == 200
+    assert staff_client.get("/admin/brokers/paperinstrument/add/").status_code == 403

@@ -132,3 +132,45 @@ def test_kotak_dashboard_through_the_real_sdk(user_api, user, neo_wire):
     assert set(body) == KEYS
     assert body["unused_funds"] == pytest.approx(float(limits["Net"]))
     assert len(body["ongoing_trades"]) >= len(wire_body("kotak_neo", "holdings_success.json")["data"])
+
+
+POSITION_FIELDS = {"tradingsymbol", "exchange", "product", "quantity", "average_price", "last_price", "close_price",
+                   "pnl", "m2m", "day_pnl", "value", "buy_quantity", "buy_price", "sell_quantity", "sell_price",
+                   "overnight_quantity", "instrument_token"}
+HOLDING_FIELDS = {"tradingsymbol", "exchange", "isin", "quantity", "average_price", "last_price", "close_price", "pnl",
+                  "day_change", "product", "collateral_quantity", "collateral_type"}
+
+
+def test_paper_account_live_in_seed_004_and_000_shapes(user_api, paper_market):
+    account_id = user_api.post("/broker/connect/initiate", {"broker": "paper"}, format="json").json()["account_id"]
+    account = PaperAccount.objects.get(account_id=account_id)
+    PaperHolding.objects.create(account=account, instrument=PaperInstrument.objects.get(tradingsymbol="ITC"),
+                                quantity=100, average_price=Decimal("390"))
+    future = PaperInstrument.objects.get(tradingsymbol="NIFTY26NOVFUT")
+    ledger.ledger_fill(account_id=account_id, instrument=future, side="BUY", quantity=65, price=future.last_price,
+                       product="NRML")
+    market.market_advance(to=ist(PAPER_START_DAY, 12, 0))
+    future.refresh_from_db()
+
+    positions = user_api.get(f"/accounts/{account_id}/positions", {"fresh": "true"}).json()
+    holdings = user_api.get(f"/accounts/{account_id}/holdings").json()
+    funds = user_api.get(f"/accounts/{account_id}/funds", {"segment": "equity"}).json()
+    [listed] = user_api.get("/accounts").json()["accounts"]
+    seed_000 = user_api.get("/broker/portfolio", HTTP_X_ACCOUNT_ID=account_id).json()
+    limits = user_api.get("/broker/limits", HTTP_X_ACCOUNT_ID=account_id).json()
+
+    [row] = positions["positions"]
+    assert set(row) == POSITION_FIELDS and (row["tradingsymbol"], row["quantity"]) == ("NIFTY26NOVFUT", 65)
+    assert row["last_price"] == float(future.last_price) and row["instrument_token"] == str(future.token)
+    assert positions["total_pnl"] == row["pnl"] == pytest.approx((row["last_price"] - row["average_price"]) * 65)
+    [itc] = holdings["holdings"]
+    assert set(itc) == HOLDING_FIELDS and itc["isin"] == "INE154A01025"
+    assert holdings["total_value"] == pytest.approx(100 * itc["last_price"])
+    equity = funds["funds"]["equity"]
+    margin = float(future.last_price) * 65 * 0.08
+    assert equity["utilised"]["debits"] == pytest.approx(margin, abs=0.02)
+    assert equity["net"] == pytest.approx(1000000 - margin + min(row["pnl"], 0), abs=0.02)
+    assert listed["position_count"] == 1 and listed["available_margin"] == equity["net"]
+    assert seed_000["success"] is True and seed_000["positions"] == positions["positions"]
+    assert seed_000["holdings"] == holdings["holdings"]
+    assert limits["data"]["net"] == equity["net"] and limits["data"]["cash"] == 1000000.0

@@ -163,3 +163,100 @@ class Limits:
             self, net=zero, cash=zero, collateral=zero, margin_used=zero,
             breakdown={name: zero for name in self.breakdown},
         )
+
+
+# --- Orders -----------------------------------------------------------------------------------
+
+class OrderStatus(models.TextChoices):
+    """Seed 004's statuses, plus BudhiTrade's own in-flight ones."""
+
+    PENDING = "PENDING", "Saved, being sent to the broker"
+    UNKNOWN = "UNKNOWN", "Sent; the broker did not answer"
+    OPEN = "OPEN", "Open at the exchange"
+    TRIGGER_PENDING = "TRIGGER PENDING", "Stop order waiting for its trigger"
+    COMPLETE = "COMPLETE", "Filled"
+    REJECTED = "REJECTED", "Rejected"
+    CANCELLED = "CANCELLED", "Cancelled"
+
+
+FINAL_ORDER_STATUSES = frozenset({OrderStatus.COMPLETE, OrderStatus.REJECTED, OrderStatus.CANCELLED})
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """What a user asks a broker to do (seed 004 §3.2 field names)."""
+
+    tradingsymbol: str
+    exchange: str
+    transaction_type: str  # BUY, SELL
+    order_type: str  # MARKET, LIMIT, SL, SL-M
+    product: str  # CNC, MIS, NRML
+    quantity: int
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    disclosed_quantity: int = 0
+    validity: str = "DAY"  # DAY, IOC
+    variety: str = "regular"  # regular, amo
+    tag: str = ""
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """A modification: only the fields given change."""
+
+    quantity: int | None = None
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    order_type: str | None = None
+    validity: str | None = None
+
+
+@dataclass(frozen=True)
+class BrokerOrder:
+    """One order as the broker's order book reports it."""
+
+    broker_order_id: str
+    status: OrderStatus
+    tradingsymbol: str
+    exchange: str
+    transaction_type: str
+    order_type: str
+    product: str
+    quantity: int
+    filled_quantity: int
+    pending_quantity: int
+    price: Decimal
+    trigger_price: Decimal
+    average_price: Decimal
+    status_message: str = ""
+    tag: str = ""
+    exchange_order_id: str = ""
+    variety: str = "regular"
+    validity: str = "DAY"
+    order_timestamp: datetime | None = None
+    exchange_timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One trade (a fill of an order) as the broker's trade book reports it."""
+
+    trade_id: str
+    broker_order_id: str
+    tradingsymbol: str
+    exchange: str
+    transaction_type: str
+    product: str
+    quantity: int
+    price: Decimal
+    exchange_order_id: str = ""
+    fill_timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InstrumentSpec:
+    """What an order must respect about an instrument; `known=False` means the broker does not list it."""
+
+    known: bool
+    lot_size: int = 1
+    tick_size: Decimal = Decimal("0.05")

@@ -173,3 +173,51 @@ class PaperPosition(models.Model):
     @property
     def quantity(self) -> int:
         return self.overnight_quantity + self.buy_quantity - self.sell_quantity
+
+
+class PaperOrder(models.Model):
+    """An order in the paper exchange's own order book."""
+
+    order_id = models.CharField(max_length=24, unique=True)
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="orders")
+    instrument = models.ForeignKey(PaperInstrument, on_delete=models.PROTECT, related_name="+")
+    tag = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    transaction_type = models.CharField(max_length=4)
+    order_type = models.CharField(max_length=8)
+    product = models.CharField(max_length=8)
+    variety = models.CharField(max_length=8, default="regular")
+    validity = models.CharField(max_length=4, default="DAY")
+    quantity = models.IntegerField()
+    disclosed_quantity = models.IntegerField(default=0)
+    price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    trigger_price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    status = models.CharField(max_length=16)
+    filled_quantity = models.IntegerField(default=0)
+    average_price = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
+    status_message = models.CharField(max_length=255, blank=True, default="")
+    exchange_order_id = models.CharField(max_length=24, blank=True, default="")
+    order_timestamp = models.DateTimeField()
+    exchange_timestamp = models.DateTimeField(null=True, blank=True)
+    modifications = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order_timestamp", "id"]
+        indexes = [models.Index(fields=["status"])]
+
+    @property
+    def pending_quantity(self) -> int:
+        return self.quantity - self.filled_quantity if self.status in ("OPEN", "TRIGGER PENDING") else 0
+
+
+class PaperTrade(models.Model):
+    """One fill of a paper order."""
+
+    trade_id = models.CharField(max_length=24, unique=True)
+    order = models.ForeignKey(PaperOrder, on_delete=models.CASCADE, related_name="trades")
+    quantity = models.IntegerField()
+    price = models.DecimalField(max_digits=14, decimal_places=2)
+    filled_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["filled_at", "id"]

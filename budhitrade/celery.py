@@ -21,6 +21,10 @@ app.conf.beat_schedule = {
         "task": "portfolio.tasks.account_sync_due_task",
         "schedule": crontab(minute="*", hour="9-15", day_of_week="mon-fri"),
     },
+    "orders-reconcile": {
+        "task": "orders.tasks.order_reconcile_due_task",
+        "schedule": crontab(minute="*"),
+    },
     "portfolio-daily-snapshot": {
         "task": "portfolio.tasks.account_snapshot_due_task",
         "schedule": crontab(minute=45, hour=15, day_of_week="mon-fri"),

@@ -14,6 +14,10 @@ class ServiceError(Exception):
         self.errors = errors
         super().__init__(self.detail)
 
+    def extra_body(self) -> dict:
+        """More keys for the error body, beside the contract's detail and status_code."""
+        return {}
+
 
 class InvalidInput(ServiceError):
     """The request is well-formed but its values cannot be used."""

@@ -40,7 +40,8 @@ def _flatten_value(value):
 def api_exception_handler(exc, context):
     """DRF exception handler giving the contract's error shape."""
     if isinstance(exc, ServiceError):
-        return Response(error_body(exc.detail, exc.status_code, exc.errors), status=exc.status_code)
+        return Response({**error_body(exc.detail, exc.status_code, exc.errors), **exc.extra_body()},
+                        status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

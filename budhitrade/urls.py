@@ -21,4 +21,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("brokers.urls")),
     path("", include("portfolio.urls")),
+    path("", include("orders.urls")),
 ]

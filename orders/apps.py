@@ -6,3 +6,6 @@ class OrdersConfig(AppConfig):
 
     name = "orders"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from orders import receivers  # noqa: F401  (connects the broker update receivers)

@@ -15,6 +15,11 @@ from typing import Any, ClassVar
 from budhitrade.errors import ServiceError
 from brokers.domain import (
     Broker,
+    BrokerOrder,
+    Fill,
+    InstrumentSpec,
+    OrderChange,
+    OrderRequest,
     FundsSegment,
     Holding,
     Limits,
@@ -53,6 +58,13 @@ class BrokerAuthRejected(BrokerError):
 
     status_code = 400
     default_detail = "The broker rejected the login details."
+
+
+class BrokerOrderRejected(BrokerError):
+    """The broker refused an order, a modification or a cancellation, with its reason (400)."""
+
+    status_code = 400
+    default_detail = "The broker rejected the order."
 
 
 class BrokerSessionExpired(BrokerError):
@@ -120,6 +132,36 @@ class BrokerAdapter(ABC):
     @abstractmethod
     def funds(self) -> list[SegmentFunds]:
         """Funds per segment (equity, and commodity where the broker has it)."""
+
+    # --- orders: each names the broker API it calls ---------------------------------------------
+
+    def instrument_spec(self, *, exchange: str, tradingsymbol: str) -> InstrumentSpec | None:
+        """Lot and tick size of an instrument, where the adapter has an instrument master; None when it has none."""
+        return None
+
+    def order_place(self, order: OrderRequest) -> str:
+        """Place an order; the broker's order id. BrokerOrderRejected when the broker refuses it."""
+        raise NotImplementedError
+
+    def order_modify(self, broker_order_id: str, change: OrderChange, *, variety: str = "regular") -> str:
+        """Modify an open order; the broker's order id."""
+        raise NotImplementedError
+
+    def order_cancel(self, broker_order_id: str, *, variety: str = "regular") -> str:
+        """Cancel an open order; the broker's order id."""
+        raise NotImplementedError
+
+    def orders(self) -> list[BrokerOrder]:
+        """The day's order book, each order at its latest state."""
+        raise NotImplementedError
+
+    def order_history(self, broker_order_id: str) -> list[BrokerOrder]:
+        """Every state one order passed through, oldest first."""
+        raise NotImplementedError
+
+    def trades(self) -> list[Fill]:
+        """The day's trade book."""
+        raise NotImplementedError
 
     def limits(
         self, *, segment: LimitsSegment, exchange: LimitsExchange, product: LimitsProduct

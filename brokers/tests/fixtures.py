@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from datetime import date, datetime
+from datetime import time as day_time
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from brokers.calendar import IST
+from budhitrade.embedded_redis import free_port
 
 
 @pytest.fixture
@@ -153,7 +162,7 @@ PAPER_START_DAY = date(2026, 11, 16)  # a Monday; NIFTY's weekly and monthly exp
 
 
 def ist(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute, second), IST)
+    return datetime.combine(day, day_time(hour, minute, second), IST)
 
 
 @pytest.fixture
@@ -169,3 +178,40 @@ def paper_account(db):
     from brokers.models import PaperAccount
 
     return PaperAccount.objects.create(account_id="PA00000001", opening_cash=Decimal("1000000"))
+
+
+# --- A running daphne ---------------------------------------------------------------------------
+
+@pytest.fixture
+def live_daphne():
+    """daphne serving this test database, over the test's Redis when there is one."""
+    database = settings.DATABASES["default"]
+    env = dict(os.environ)
+    if database["ENGINE"].endswith("sqlite3"):
+        env.pop("DATABASE_URL", None)
+        env["BUDHITRADE_STATE_DIR"] = str(settings.STATE_DIR)
+        env["BUDHITRADE_SQLITE_NAME"] = str(database["NAME"])
+    else:
+        env["DATABASE_URL"] = (
+            f"postgres://{database['USER']}:{database.get('PASSWORD') or ''}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+        )
+    env["ENCRYPTION_KEY"] = ",".join(settings.ENCRYPTION_KEYS)
+    env["SECRET_KEY"] = settings.SECRET_KEY
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "budhitrade.asgi:application"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"daphne did not start: {process.stderr.read().decode()[-2000:]}")
+            time.sleep(0.1)
+    yield port
+    process.terminate()
+    process.wait(timeout=10)

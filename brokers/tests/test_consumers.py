@@ -1,24 +1,16 @@
 """Live connection status over WebSockets: in-process, and against a running daphne."""
 
-import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.db import connection as db
 from rest_framework_simplejwt.tokens import AccessToken
 
 from brokers import services
 from brokers.models import BrokerConnection
 from budhitrade.asgi import application
-from budhitrade.embedded_redis import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,41 +61,6 @@ async def test_bad_json_gets_an_error_and_the_socket_stays_open(user):
     await socket_.send_to(text_data=json.dumps({"type": "ping"}))
     assert json.loads(await socket_.receive_from()) == {"type": "pong"}
     await socket_.disconnect()
-
-
-@pytest.fixture
-def live_daphne():
-    """daphne serving this test database, over the test's Redis when there is one."""
-    database = settings.DATABASES["default"]
-    env = dict(os.environ)
-    if database["ENGINE"].endswith("sqlite3"):
-        env.pop("DATABASE_URL", None)
-        env["BUDHITRADE_STATE_DIR"] = str(settings.STATE_DIR)
-        env["BUDHITRADE_SQLITE_NAME"] = str(database["NAME"])
-    else:
-        env["DATABASE_URL"] = (
-            f"postgres://{database['USER']}:{database.get('PASSWORD') or ''}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-        )
-    env["ENCRYPTION_KEY"] = ",".join(settings.ENCRYPTION_KEYS)
-    env["SECRET_KEY"] = settings.SECRET_KEY
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "budhitrade.asgi:application"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"daphne did not start: {process.stderr.read().decode()[-2000:]}")
-            time.sleep(0.1)
-    yield port
-    process.terminate()
-    process.wait(timeout=10)
 
 
 def test_disconnect_over_http_reaches_a_real_websocket_client(live_daphne, user):

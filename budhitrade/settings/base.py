@@ -282,6 +282,13 @@ BROKER_API_RATE_LIMITS = {
     "zerodha": (env_int("ZERODHA_API_CALLS_PER_SECOND", 10), 1),
     "kotak_neo": (env_int("KOTAK_NEO_API_CALLS_PER_SECOND", 10), 1),
 }
+# Order budgets per account, paced through Redis: [(orders, seconds), ...].
+BROKER_ORDER_RATE_LIMITS = {
+    "zerodha": [(10, 1), (400, 60), (5000, 86400)],
+    "kotak_neo": [(10, 1)],
+}
+# Kite refuses a 26th modification of one order.
+BROKER_MODIFICATIONS_PER_ORDER = {"zerodha": 25}
 # A synced portfolio younger than this is served as it is unless `force`/`fresh`.
 PORTFOLIO_FRESH_SECONDS = env_int("PORTFOLIO_FRESH_SECONDS", 30)
 

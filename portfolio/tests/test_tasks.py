@@ -51,7 +51,7 @@ def test_beat_schedule_has_each_periodic_job():
     jobs = {entry["task"]: entry["schedule"] for entry in schedule.values()}
 
     assert set(jobs) == {"brokers.tasks.connection_expire_due_task", "portfolio.tasks.account_sync_due_task",
-                         "portfolio.tasks.account_snapshot_due_task"}
+                         "portfolio.tasks.account_snapshot_due_task", "orders.tasks.order_reconcile_due_task"}
     assert all(task in app.tasks for task in jobs)
     sync = jobs["portfolio.tasks.account_sync_due_task"]
     assert sync.hour == set(range(9, 16)) and sync.day_of_week == set(range(1, 6))

@@ -8,22 +8,28 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from brokers.adapters.base import BrokerAdapter
+from brokers.adapters.base import BrokerAdapter, BrokerOrderRejected
 from brokers.domain import (
     Broker,
+    BrokerOrder,
     ConnectionStatus,
+    Fill,
     FundsSegment,
     Holding,
+    InstrumentSpec,
     Limits,
     LimitsExchange,
     LimitsProduct,
     LimitsSegment,
     LoginStep,
+    OrderChange,
+    OrderRequest,
+    OrderStatus,
     Position,
     SegmentFunds,
 )
-from brokers.adapters.paper import ledger
-from brokers.models import PaperAccount, PaperHolding, PaperPosition
+from brokers.adapters.paper import engine, ledger
+from brokers.models import PaperAccount, PaperHolding, PaperInstrument, PaperOrder, PaperPosition, PaperTrade
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -155,3 +161,79 @@ class PaperAdapter(BrokerAdapter):
                        "m2m_realised": funds.m2m_realised.quantize(CENT),
                        "m2m_unrealised": funds.m2m_unrealised.quantize(CENT)},
         )
+
+    # --- orders: the paper exchange's order book ---------------------------------------------------
+
+    def instrument_spec(self, *, exchange: str, tradingsymbol: str) -> InstrumentSpec:
+        """The paper exchange's own listing."""
+        row = PaperInstrument.objects.filter(exchange=exchange, tradingsymbol=tradingsymbol, active=True).first()
+        if row is None or row.instrument_type == "INDEX":
+            return InstrumentSpec(known=False)
+        return InstrumentSpec(known=True, lot_size=row.lot_size, tick_size=row.tick_size)
+
+    def order_place(self, order: OrderRequest) -> str:
+        """Send the order to the paper exchange's book; a refused one stays there as REJECTED."""
+        self._account()
+        instrument = PaperInstrument.objects.filter(exchange=order.exchange, tradingsymbol=order.tradingsymbol).first()
+        if instrument is None or not instrument.active:
+            raise BrokerOrderRejected(f"Unknown instrument {order.exchange}:{order.tradingsymbol}")
+        placed = engine.engine_accept(
+            account_id=self.account_id, instrument=instrument, transaction_type=order.transaction_type,
+            order_type=order.order_type, product=order.product, quantity=order.quantity, price=order.price,
+            trigger_price=order.trigger_price, validity=order.validity, variety=order.variety, tag=order.tag,
+            disclosed_quantity=order.disclosed_quantity)
+        if placed.status == "REJECTED":
+            raise BrokerOrderRejected(placed.status_message)
+        return placed.order_id
+
+    def order_modify(self, broker_order_id: str, change: OrderChange, *, variety: str = "regular") -> str:
+        """Modify an open order in the paper book."""
+        self._account()
+        try:
+            engine.engine_modify(order_id=broker_order_id, account_id=self.account_id, **vars(change))
+        except engine.OrderRefused as refusal:
+            raise BrokerOrderRejected(str(refusal)) from refusal
+        return broker_order_id
+
+    def order_cancel(self, broker_order_id: str, *, variety: str = "regular") -> str:
+        """Cancel an open order in the paper book."""
+        self._account()
+        try:
+            engine.engine_cancel(order_id=broker_order_id, account_id=self.account_id)
+        except engine.OrderRefused as refusal:
+            raise BrokerOrderRejected(str(refusal)) from refusal
+        return broker_order_id
+
+    def orders(self) -> list[BrokerOrder]:
+        """The paper book's orders for this account."""
+        rows = PaperOrder.objects.filter(account=self._account()).select_related("instrument")
+        return [paper_order_to_domain(row) for row in rows]
+
+    def order_history(self, broker_order_id: str) -> list[BrokerOrder]:
+        """The paper book keeps an order's latest state only."""
+        row = PaperOrder.objects.filter(account=self._account(), order_id=broker_order_id).select_related("instrument").first()
+        return [paper_order_to_domain(row)] if row else []
+
+    def trades(self) -> list[Fill]:
+        """The paper book's fills for this account."""
+        rows = PaperTrade.objects.filter(order__account=self._account()).select_related("order", "order__instrument")
+        return [paper_trade_to_domain(row) for row in rows]
+
+
+def paper_order_to_domain(row: PaperOrder) -> BrokerOrder:
+    return BrokerOrder(
+        broker_order_id=row.order_id, status=OrderStatus(row.status), tradingsymbol=row.instrument.tradingsymbol,
+        exchange=row.instrument.exchange, transaction_type=row.transaction_type, order_type=row.order_type,
+        product=row.product, quantity=row.quantity, filled_quantity=row.filled_quantity,
+        pending_quantity=row.pending_quantity, price=row.price, trigger_price=row.trigger_price,
+        average_price=row.average_price.quantize(CENT), status_message=row.status_message, tag=row.tag,
+        exchange_order_id=row.exchange_order_id, variety=row.variety, validity=row.validity,
+        order_timestamp=row.order_timestamp, exchange_timestamp=row.exchange_timestamp)
+
+
+def paper_trade_to_domain(row: PaperTrade) -> Fill:
+    order = row.order
+    return Fill(
+        trade_id=row.trade_id, broker_order_id=order.order_id, tradingsymbol=order.instrument.tradingsymbol,
+        exchange=order.instrument.exchange, transaction_type=order.transaction_type, product=order.product,
+        quantity=row.quantity, price=row.price, exchange_order_id=order.exchange_order_id, fill_timestamp=row.filled_at)

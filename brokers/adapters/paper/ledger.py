@@ -164,8 +164,11 @@ def _positions(account: PaperAccount) -> list[PaperPosition]:
 
 @transaction.atomic
 def ledger_fill(*, account_id: str, instrument: PaperInstrument, side: str, quantity: int, price: Decimal,
-                product: str, check_funds: bool = True) -> PaperPosition:
-    """Book one fill into the account: position, cash, and the checks a broker's RMS would make first."""
+                product: str, check_funds: bool = True, save: bool = True) -> PaperPosition:
+    """Book one fill into the account: position, cash, and the checks a broker's RMS would make first.
+
+    With `save=False` it only checks: nothing is written.
+    """
     account = PaperAccount.objects.select_for_update().get(account_id=account_id)
     if side not in ("BUY", "SELL"):
         raise FillRejected(f"Unknown transaction type {side!r}.")
@@ -198,11 +201,20 @@ def ledger_fill(*, account_id: str, instrument: PaperInstrument, side: str, quan
     after = funds_compute(account, positions).net
     if check_funds and after < 0 and after < before:
         raise FillRejected("Insufficient margin")
+    if not save:
+        return position
     position.save()
     account.save(update_fields=["cash"])
     logger.info("paper_fill", extra={"account_id": account_id, "tradingsymbol": instrument.tradingsymbol,
                                      "side": side, "quantity": quantity, "price": str(price), "product": product})
     return position
+
+
+def ledger_check(*, account_id: str, instrument: PaperInstrument, side: str, quantity: int, price: Decimal,
+                 product: str) -> None:
+    """Would this fill pass the RMS (product, lot size, holdings, funds)? FillRejected says why not."""
+    ledger_fill(account_id=account_id, instrument=instrument, side=side, quantity=quantity, price=price,
+                product=product, save=False)
 
 
 def ledger_square_off_mis(*, moment: datetime) -> int:

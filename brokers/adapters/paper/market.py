@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from brokers.adapters.paper import catalogue, ledger
+from brokers.adapters.paper import catalogue, engine, ledger
 from brokers.adapters.paper.catalogue import IST, RISK_FREE_RATE
 from brokers.adapters.paper.pricing import YEAR_SECONDS, black76, future_price, smile_vol
 from brokers.models import PaperInstrument, PaperMarket
@@ -329,7 +329,9 @@ def market_advance(*, to: datetime) -> PaperMarket:
     """Run the market from its clock to `to`: the walk, session opens, MIS square-off and closes.
 
     After each event, with prices at that moment stored and in the same
-    transaction, the exchange's accounts settle (open) or square off (15:20).
+    transaction, the exchange's accounts settle (open) or square off (15:20)
+    and the matching engine runs (open orders fill, MIS orders are cancelled
+    at 15:20, DAY orders at the close); after the last step it matches again.
     """
     market_get()
     with transaction.atomic():
@@ -342,8 +344,14 @@ def market_advance(*, to: datetime) -> PaperMarket:
                 _open(market, day, moment)
             else:
                 _step(market, moment)
-            ledger.ledger_on_market_event(kind, day, moment)
+            if kind == "open":
+                ledger.ledger_on_market_event(kind, day, moment)
+                engine.engine_step(now=moment, event=kind)
+            else:
+                engine.engine_step(now=moment, event=kind)
+                ledger.ledger_on_market_event(kind, day, moment)
         _step(market, to)
+        engine.engine_step(now=to)
         logger.debug("paper_market_advanced", extra={"clock_at": to.isoformat()})
     return market
 

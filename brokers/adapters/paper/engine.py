@@ -1,0 +1,204 @@
+"""The paper exchange's matching engine: orders fill against the last price through a simulated depth.
+
+Market orders walk DEPTH_LEVELS price levels away from the last price (one
+tick each, a fixed quantity per level), so size costs slippage and an order
+larger than the book fills partly now and the rest on later steps. Limit
+orders fill when the price reaches them, stop orders (SL, SL-M) wait for their
+trigger. IOC orders cancel what they cannot fill at once; DAY orders still
+open at the close are cancelled; intraday (MIS) orders are cancelled at the
+15:20 square-off. Every change is announced with `order_changed` after its
+transaction commits, as a broker's postback would be.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.dispatch import Signal
+
+from brokers.adapters.paper import ledger
+from brokers.calendar import session_is_open
+from brokers.models import PaperAccount, PaperInstrument, PaperMarket, PaperOrder, PaperTrade
+
+logger = logging.getLogger("budhitrade.paper")
+
+DEPTH_LEVELS = 5
+OPEN_STATES = ("OPEN", "TRIGGER PENDING")
+# Sent with sender=PaperOrder, order=<PaperOrder>, trades=[<PaperTrade>...] after each commit that changed an order.
+order_changed = Signal()
+
+
+class OrderRefused(ValueError):
+    """The exchange refuses a request about an order; the message is the broker's reason."""
+
+
+def _level_quantity(instrument: PaperInstrument) -> int:
+    return instrument.lot_size * 20 if instrument.is_derivative else 500
+
+
+def _new_id() -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(15))
+
+
+def market_clock() -> datetime:
+    return PaperMarket.objects.values_list("clock_at", flat=True).get(pk=1)
+
+
+def _announce(order: PaperOrder, trades: list[PaperTrade]) -> None:
+    transaction.on_commit(lambda: order_changed.send(sender=PaperOrder, order=order, trades=trades))
+
+
+def _finish(order: PaperOrder, status: str, message: str, now: datetime) -> None:
+    order.status, order.status_message, order.exchange_timestamp = status, message, now
+
+
+def _match(order: PaperOrder, now: datetime) -> list[PaperTrade]:
+    """Fill what the market allows now; returns the new trades (the order is saved by the caller)."""
+    if order.status not in OPEN_STATES or not session_is_open(now):
+        return []
+    instrument = PaperInstrument.objects.get(pk=order.instrument_id)
+    last = instrument.last_price
+    buying = order.transaction_type == "BUY"
+    if order.status == "TRIGGER PENDING":
+        if (last >= order.trigger_price) if buying else (last <= order.trigger_price):
+            order.status = "OPEN"
+        else:
+            return []
+    cap = order.price if order.order_type in ("LIMIT", "SL") else None
+    trades, remaining = [], order.quantity - order.filled_quantity
+    for level in range(DEPTH_LEVELS):
+        if remaining <= 0:
+            break
+        price = last + level * instrument.tick_size if buying else max(last - level * instrument.tick_size, instrument.tick_size)
+        if cap is not None and ((price > cap) if buying else (price < cap)):
+            break
+        quantity = min(remaining, _level_quantity(instrument))
+        try:
+            ledger.ledger_fill(account_id=order.account.account_id, instrument=instrument,
+                               side=order.transaction_type, quantity=quantity, price=price, product=order.product,
+                               check_funds=False)
+        except ledger.FillRejected as refusal:  # e.g. the shares were sold by another order meanwhile
+            _finish(order, "CANCELLED" if order.filled_quantity else "REJECTED", str(refusal), now)
+            return trades
+        trades.append(PaperTrade.objects.create(trade_id=_new_id(), order=order, quantity=quantity, price=price,
+                                                filled_at=now))
+        order.average_price = ((order.average_price * order.filled_quantity + price * quantity)
+                               / (order.filled_quantity + quantity))
+        order.filled_quantity += quantity
+        remaining -= quantity
+    if trades:
+        order.exchange_timestamp = now
+        order.exchange_order_id = order.exchange_order_id or _new_id()
+    if remaining == 0:
+        _finish(order, "COMPLETE", "Order executed", now)
+    elif order.validity == "IOC":
+        _finish(order, "CANCELLED", f"IOC: {remaining} unfilled cancelled", now)
+    return trades
+
+
+@transaction.atomic
+def engine_accept(*, account_id: str, instrument: PaperInstrument, transaction_type: str, order_type: str,
+                  product: str, quantity: int, price: Decimal | None, trigger_price: Decimal | None,
+                  validity: str, variety: str, tag: str, disclosed_quantity: int = 0) -> PaperOrder:
+    """Take an order into the book after the exchange's and the RMS's checks; a refused one is REJECTED."""
+    now = market_clock()
+    account = PaperAccount.objects.get(account_id=account_id)
+    order = PaperOrder(
+        order_id=_new_id(), account=account, instrument=instrument, tag=tag, transaction_type=transaction_type,
+        order_type=order_type, product=product, variety=variety, validity=validity, quantity=quantity,
+        disclosed_quantity=disclosed_quantity, price=price or Decimal("0"), trigger_price=trigger_price or Decimal("0"),
+        status="TRIGGER PENDING" if order_type in ("SL", "SL-M") else "OPEN", order_timestamp=now)
+    reason = _refusal(order, instrument, now)
+    if reason:
+        _finish(order, "REJECTED", reason, now)
+        order.save()
+        _announce(order, [])
+        logger.info("paper_order_rejected", extra={"account_id": account_id, "reason": reason})
+        return order
+    order.save()
+    trades = _match(order, now)
+    order.save()
+    _announce(order, trades)
+    return order
+
+
+def _refusal(order: PaperOrder, instrument: PaperInstrument, now: datetime) -> str:
+    """Why the exchange or the RMS refuses the order, or ''."""
+    in_session = session_is_open(now)
+    if order.variety == "amo" and in_session:
+        return "After-market orders are taken only outside market hours"
+    if order.variety != "amo" and not in_session:
+        return "Markets are closed right now; place an after-market order (variety amo)"
+    reference = order.price if order.order_type in ("LIMIT", "SL") else instrument.last_price
+    try:
+        ledger.ledger_check(account_id=order.account.account_id, instrument=instrument, side=order.transaction_type,
+                            quantity=order.quantity, price=reference, product=order.product)
+    except ledger.FillRejected as refusal:
+        return str(refusal)
+    return ""
+
+
+def _open_order(order_id: str, account_id: str) -> PaperOrder:
+    order = PaperOrder.objects.select_for_update().filter(order_id=order_id, account__account_id=account_id).first()
+    if order is None:
+        raise OrderRefused("Order not found")
+    if order.status not in OPEN_STATES:
+        raise OrderRefused(f"Order is {order.status.lower()}; only open orders can change")
+    return order
+
+
+@transaction.atomic
+def engine_modify(*, order_id: str, account_id: str, quantity: int | None = None, price: Decimal | None = None,
+                  trigger_price: Decimal | None = None, order_type: str | None = None,
+                  validity: str | None = None) -> PaperOrder:
+    """Change an open order's price, trigger, quantity, type or validity, then match it again."""
+    order = _open_order(order_id, account_id)
+    if quantity is not None:
+        if quantity <= order.filled_quantity:
+            raise OrderRefused("Quantity cannot go below what is already filled")
+        order.quantity = quantity
+    order.price = price if price is not None else order.price
+    order.trigger_price = trigger_price if trigger_price is not None else order.trigger_price
+    order.order_type = order_type or order.order_type
+    order.validity = validity or order.validity
+    order.modifications += 1
+    now = market_clock()
+    trades = _match(order, now)
+    order.save()
+    _announce(order, trades)
+    return order
+
+
+@transaction.atomic
+def engine_cancel(*, order_id: str, account_id: str) -> PaperOrder:
+    """Cancel what is left of an open order."""
+    order = _open_order(order_id, account_id)
+    _finish(order, "CANCELLED", "Cancelled by the user", market_clock())
+    order.save()
+    _announce(order, [])
+    return order
+
+
+def engine_step(*, now: datetime, event: str = "") -> int:
+    """Match every open order at the market's prices now; at 15:20 cancel open MIS orders, at the close DAY ones.
+
+    Runs inside the market's advance transaction. Returns how many orders changed.
+    """
+    changed = 0
+    orders = PaperOrder.objects.select_for_update().filter(status__in=OPEN_STATES).select_related("account")
+    for order in orders:
+        before = (order.status, order.filled_quantity)
+        trades = _match(order, now)
+        if event == "square_off" and order.product == "MIS" and order.status in OPEN_STATES:
+            _finish(order, "CANCELLED", "Intraday order cancelled at the 15:20 square-off", now)
+        elif event == "close" and order.status in OPEN_STATES:
+            _finish(order, "CANCELLED", "Order expired at the close", now)
+        if (order.status, order.filled_quantity) != before:
+            order.save()
+            _announce(order, trades)
+            changed += 1
+    return changed

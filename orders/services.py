@@ -1,0 +1,367 @@
+"""Placing, modifying, cancelling and reconciling orders on any broker, without losing or doubling one.
+
+An order is saved (PENDING) and committed before the broker hears of it, with
+a tag unique to it. A broker refusal saves REJECTED with the reason; a broker
+that does not answer leaves it UNKNOWN, and reconciliation finds it in the
+broker's order book by its tag — so a retry never places a second order.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from brokers.adapters.base import (
+    BrokerError,
+    BrokerOrderRejected,
+    BrokerSessionExpired,
+    BrokerTimeout,
+    BrokerUnavailable,
+)
+from brokers.adapters.registry import adapter_for
+from brokers.domain import FINAL_ORDER_STATUSES, BrokerOrder, ConnectionStatus, Fill, OrderChange, OrderRequest, OrderStatus
+from brokers.models import BrokerConnection
+from brokers.services import connection_call_wait, connection_expire
+from budhitrade.errors import Conflict, InvalidInput, ServiceError
+from budhitrade.throttle import ThrottleTimeout, throttle_wait
+from orders.models import Order, OrderEvent, Trade
+
+logger = logging.getLogger("budhitrade.orders")
+OPEN_STATUSES = (OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING)
+# An UNKNOWN order the broker's book still does not show after this long was never placed.
+UNKNOWN_GIVE_UP = timedelta(minutes=5)
+
+
+class OrderRejected(ServiceError):
+    """The broker refused the order; seed 004's error body carries the reason."""
+
+    status_code = 400
+
+    def extra_body(self) -> dict:
+        return {"status": "error", "success": False, "error": self.detail}
+
+
+class RateLimited(ServiceError):
+    status_code = 429
+
+
+def orders_group(connection_pk) -> str:
+    return f"orders-{connection_pk}"
+
+
+def _timestamp(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _publish(connection: BrokerConnection, payload: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    def send():
+        async_to_sync(layer.group_send)(orders_group(connection.pk), {"type": "order.event", "payload": payload})
+
+    transaction.on_commit(send)
+
+
+def _publish_order(order: Order) -> None:
+    _publish(order.connection, {
+        "type": "order_update", "account_id": order.connection.account_id, "order_id": order.order_id,
+        "status": order.status, "filled_quantity": order.filled_quantity,
+        "average_price": float(round(order.average_price, 2)), "status_message": order.status_message,
+        "timestamp": _timestamp(order.exchange_timestamp or timezone.now()),
+    })
+
+
+def _event(order: Order, *, source: str, message: str = "") -> None:
+    OrderEvent.objects.create(order=order, status=order.status, filled_quantity=order.filled_quantity,
+                              average_price=order.average_price, message=message or order.status_message,
+                              source=source)
+    _publish_order(order)
+
+
+def _new_broker_tag() -> str:
+    # Kite takes up to 20 alphanumerics; Kotak refuses a tag it has seen, so each order has its own.
+    return "bt" + secrets.token_hex(9)
+
+
+def _order_rate_wait(connection: BrokerConnection) -> None:
+    """Kite: 10 orders a second, 400 a minute, 5,000 a day per account; Kotak: 10 a second. Paced, not failed."""
+    for calls, seconds in settings.BROKER_ORDER_RATE_LIMITS.get(connection.broker, ()):
+        try:
+            throttle_wait(key=f"broker-orders:{connection.pk}:{seconds}", limit=calls, window_seconds=seconds,
+                          max_wait_seconds=2.0)
+        except ThrottleTimeout as error:
+            raise RateLimited(f"The broker allows {calls} orders per {seconds} s on this account; "
+                              "try again later.") from error
+
+
+def _ensure_connected(connection: BrokerConnection) -> None:
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise Conflict(f"This account is not connected (status: {connection.status}); reconnect it first.")
+
+
+def order_validate(*, connection: BrokerConnection, request: OrderRequest) -> None:
+    """Checks the broker would make anyway, where BudhiTrade knows the instrument: lot size and tick size."""
+    spec = adapter_for(connection).instrument_spec(exchange=request.exchange, tradingsymbol=request.tradingsymbol)
+    if spec is None:
+        return
+    if not spec.known:
+        raise InvalidInput(f"Unknown instrument {request.exchange}:{request.tradingsymbol}.",
+                           errors={"tradingsymbol": ["Unknown instrument."]})
+    errors = {}
+    if request.quantity % spec.lot_size:
+        errors["quantity"] = [f"Must be a multiple of the lot size {spec.lot_size}."]
+    for name in ("price", "trigger_price"):
+        value = getattr(request, name)
+        if value and value % spec.tick_size:
+            errors[name] = [f"Must be a multiple of the tick size {spec.tick_size}."]
+    if errors:
+        raise InvalidInput("; ".join(f"{name}: {messages[0]}" for name, messages in errors.items()), errors=errors)
+
+
+def _fail(order: Order, status: OrderStatus, message: str, source: str = "broker") -> None:
+    Order.objects.filter(pk=order.pk).update(status=status, status_message=message, pending_quantity=0
+                                             if status in FINAL_ORDER_STATUSES else order.quantity)
+    order.refresh_from_db()
+    _event(order, source=source, message=message)
+
+
+def order_place(*, connection: BrokerConnection, request: OrderRequest, idempotency_key: str = "",
+                batch_id: uuid.UUID | None = None) -> Order:
+    """Save the order, then send it; the saved order always tells what happened."""
+    _ensure_connected(connection)
+    order_validate(connection=connection, request=request)
+    order = Order.objects.create(
+        connection=connection, tradingsymbol=request.tradingsymbol, exchange=request.exchange,
+        transaction_type=request.transaction_type, order_type=request.order_type, product=request.product,
+        variety=request.variety, quantity=request.quantity, price=request.price, trigger_price=request.trigger_price,
+        disclosed_quantity=request.disclosed_quantity, validity=request.validity, tag=request.tag,
+        broker_tag=_new_broker_tag(), pending_quantity=request.quantity, order_timestamp=timezone.now(),
+        idempotency_key=idempotency_key, batch_id=batch_id)
+    _event(order, source="user", message="Order received")
+    try:
+        _order_rate_wait(connection)
+        connection_call_wait(connection=connection)
+        broker_order_id = adapter_for(connection).order_place(replace(request, tag=order.broker_tag))
+    except BrokerOrderRejected as error:
+        _fail(order, OrderStatus.REJECTED, error.detail)
+        logger.info("order_rejected", extra={"account_id": connection.account_id, "order": str(order.pk),
+                                             "reason": error.detail})
+        rejected = OrderRejected(error.detail)
+        rejected.order = order
+        raise rejected from error
+    except (BrokerSessionExpired, BrokerUnavailable, RateLimited) as error:  # it never reached the broker
+        _fail(order, OrderStatus.REJECTED, f"Not sent: {error.detail}")
+        if isinstance(error, BrokerSessionExpired):
+            connection_expire(connection=connection, reason=error.detail)
+        error.order = order
+        raise
+    except BrokerError as error:  # timeout or an unreadable answer: it may be at the broker
+        _fail(order, OrderStatus.UNKNOWN, f"Sent; the broker did not answer ({error.detail}). Reconciling.")
+        logger.warning("order_unknown", extra={"account_id": connection.account_id, "order": str(order.pk)})
+        error.order = order
+        raise
+    # The broker's own update may already have moved it on (a paper fill is announced during the call).
+    Order.objects.filter(pk=order.pk).update(broker_order_id=broker_order_id)
+    Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(status=OrderStatus.OPEN)
+    order.refresh_from_db()
+    if order.status == OrderStatus.OPEN and not order.events.filter(status=OrderStatus.OPEN).exists():
+        _event(order, source="broker", message="Order placed")
+    logger.info("order_placed", extra={"account_id": connection.account_id, "order": str(order.pk),
+                                       "broker_order_id": broker_order_id})
+    return order
+
+
+@transaction.atomic
+def order_apply(*, order: Order, state: BrokerOrder, fills: list[Fill], source: str) -> bool:
+    """Bring the stored order up to the broker's state and record new fills; True when anything changed."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    new_fills = [fill for fill in fills if not order.trades.filter(trade_id=fill.trade_id).exists()]
+    Trade.objects.bulk_create(
+        Trade(order=order, trade_id=fill.trade_id, quantity=fill.quantity, price=fill.price,
+              exchange_order_id=fill.exchange_order_id, fill_timestamp=fill.fill_timestamp)
+        for fill in new_fills)
+    before = (order.status, order.filled_quantity, order.status_message)
+    if order.status in FINAL_ORDER_STATUSES and state.status not in FINAL_ORDER_STATUSES:
+        return bool(new_fills)  # a late, older update never reopens a finished order
+    order.status = state.status
+    order.broker_order_id = order.broker_order_id or state.broker_order_id
+    order.exchange_order_id = state.exchange_order_id or order.exchange_order_id
+    order.filled_quantity = state.filled_quantity
+    order.pending_quantity = state.pending_quantity
+    order.average_price = state.average_price
+    order.status_message = state.status_message
+    order.quantity, order.price, order.trigger_price = state.quantity, state.price or order.price, state.trigger_price or order.trigger_price
+    order.order_type = state.order_type
+    order.exchange_timestamp = state.exchange_timestamp or order.exchange_timestamp
+    changed = (order.status, order.filled_quantity, order.status_message) != before
+    order.save()
+    if changed:
+        _event(order, source=source)
+    if new_fills:
+        transaction.on_commit(lambda: _refresh_position(order.connection, order.tradingsymbol))
+    return changed or bool(new_fills)
+
+
+def _refresh_position(connection: BrokerConnection, tradingsymbol: str) -> None:
+    """After a fill: sync the account, then tell subscribers the position (seed 004's position_update)."""
+    from portfolio.models import Position
+    from portfolio.services import account_sync
+
+    try:
+        account_sync(connection=connection, force=True)
+    except (BrokerError, ServiceError) as error:
+        logger.warning("position_refresh_failed", extra={"account_id": connection.account_id, "reason": error.detail})
+        return
+    for position in Position.objects.filter(connection=connection, tradingsymbol=tradingsymbol):
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(orders_group(connection.pk), {"type": "order.event", "payload": {
+                "type": "position_update", "account_id": connection.account_id, "tradingsymbol": tradingsymbol,
+                "product": position.product, "quantity": position.quantity, "pnl": float(position.pnl),
+                "timestamp": timezone.now().isoformat()}})
+
+
+def _open_order(order: Order) -> None:
+    if order.status not in OPEN_STATUSES:
+        raise Conflict(f"The order is {order.status}; only open orders can be changed or cancelled.")
+
+
+def order_refresh(*, order: Order, source: str = "broker") -> Order:
+    """Ask the broker for the order's state and fills now."""
+    adapter = adapter_for(order.connection)
+    connection_call_wait(connection=order.connection)
+    book = adapter.orders()
+    state = next((o for o in book if o.broker_order_id == order.broker_order_id
+                  or (o.tag and o.tag == order.broker_tag)), None)
+    if state is not None:
+        fills = [f for f in adapter.trades() if f.broker_order_id == state.broker_order_id]
+        order_apply(order=order, state=state, fills=fills, source=source)
+    order.refresh_from_db()
+    return order
+
+
+def order_modify(*, order: Order, change: OrderChange) -> Order:
+    """Change an open order at the broker (Kite allows 25 modifications of one order)."""
+    _ensure_connected(order.connection)
+    _open_order(order)
+    limit = settings.BROKER_MODIFICATIONS_PER_ORDER.get(order.connection.broker)
+    if limit and order.events.filter(source="modify").count() >= limit:
+        raise RateLimited(f"The broker allows {limit} modifications of one order.")
+    request = OrderRequest(tradingsymbol=order.tradingsymbol, exchange=order.exchange,
+                           transaction_type=order.transaction_type, order_type=change.order_type or order.order_type,
+                           product=order.product, quantity=change.quantity or order.quantity,
+                           price=change.price if change.price is not None else order.price,
+                           trigger_price=change.trigger_price if change.trigger_price is not None else order.trigger_price)
+    order_validate(connection=order.connection, request=request)
+    connection_call_wait(connection=order.connection)
+    OrderEvent.objects.create(order=order, status=order.status, filled_quantity=order.filled_quantity,
+                              average_price=order.average_price, message=f"Modify: {_describe(change)}",
+                              source="modify")
+    try:
+        adapter_for(order.connection).order_modify(order.broker_order_id, change, variety=order.variety)
+    except BrokerOrderRejected as error:
+        OrderEvent.objects.create(order=order, status=order.status, filled_quantity=order.filled_quantity,
+                                  average_price=order.average_price, message=f"Modify refused: {error.detail}",
+                                  source="broker")
+        raise OrderRejected(error.detail) from error
+    logger.info("order_modified", extra={"account_id": order.connection.account_id, "order": str(order.pk)})
+    return order_refresh(order=order)
+
+
+def _describe(change: OrderChange) -> str:
+    return ", ".join(f"{name} {value}" for name, value in vars(change).items() if value is not None)
+
+
+def order_cancel(*, order: Order) -> Order:
+    """Cancel an open order at the broker."""
+    _ensure_connected(order.connection)
+    _open_order(order)
+    connection_call_wait(connection=order.connection)
+    try:
+        adapter_for(order.connection).order_cancel(order.broker_order_id, variety=order.variety)
+    except BrokerOrderRejected as error:
+        raise OrderRejected(error.detail) from error
+    logger.info("order_cancelled", extra={"account_id": order.connection.account_id, "order": str(order.pk)})
+    return order_refresh(order=order)
+
+
+def order_reconcile(*, connection: BrokerConnection) -> int:
+    """Bring every unfinished order of the account up to the broker's book; an UNKNOWN one is found by its tag.
+
+    An UNKNOWN order that the book still does not show after UNKNOWN_GIVE_UP
+    was never placed: it becomes REJECTED, saying so. Returns orders changed.
+    """
+    unfinished = list(Order.objects.filter(connection=connection).exclude(status__in=FINAL_ORDER_STATUSES)
+                      .select_related("connection"))
+    if not unfinished or connection.status != ConnectionStatus.CONNECTED:
+        return 0
+    adapter = adapter_for(connection)
+    connection_call_wait(connection=connection)
+    book = adapter.orders()
+    connection_call_wait(connection=connection)
+    fills = adapter.trades()
+    by_id = {o.broker_order_id: o for o in book}
+    by_tag = {o.tag: o for o in book if o.tag}
+    changed = 0
+    for order in unfinished:
+        state = by_id.get(order.broker_order_id) if order.broker_order_id else by_tag.get(order.broker_tag)
+        if state is None:
+            if order.status == OrderStatus.UNKNOWN and timezone.now() - order.created_at > UNKNOWN_GIVE_UP:
+                _fail(order, OrderStatus.REJECTED, "The broker has no such order: it was never placed.", "reconcile")
+                changed += 1
+            continue
+        order_fills = [f for f in fills if f.broker_order_id == state.broker_order_id]
+        changed += order_apply(order=order, state=state, fills=order_fills, source="reconcile")
+    return changed
+
+
+def batch_place(*, connection: BrokerConnection, requests: list[OrderRequest], rollback_on_failure: bool,
+                idempotency_key: str = "") -> tuple[uuid.UUID, list[tuple[OrderRequest, Order | None, str]]]:
+    """Place orders in turn; on the first failure with rollback, cancel those already placed and stop.
+
+    Returns the batch id and, per request, (request, order or None, error).
+    """
+    batch_id = uuid.uuid4()
+    outcomes: list[tuple[OrderRequest, Order | None, str]] = []
+    for index, request in enumerate(requests):
+        try:
+            order = order_place(connection=connection, request=request, idempotency_key=idempotency_key,
+                                batch_id=batch_id)
+            outcomes.append((request, order, ""))
+        except ServiceError as error:
+            outcomes.append((request, getattr(error, "order", None), error.detail))
+            if rollback_on_failure:
+                _roll_back(outcomes)
+                outcomes += [(later, None, "Not sent: an earlier order of the batch failed")
+                             for later in requests[index + 1:]]
+                break
+    logger.info("order_batch_placed", extra={"account_id": connection.account_id, "batch_id": str(batch_id),
+                                             "orders": len(requests)})
+    return batch_id, outcomes
+
+
+def _roll_back(outcomes: list[tuple[OrderRequest, Order | None, str]]) -> None:
+    """Cancel what the batch already placed; a filled order cannot be undone and says so."""
+    for position, (request, order, error) in enumerate(outcomes):
+        if order is None or error:
+            continue
+        order.refresh_from_db()
+        if order.status in OPEN_STATUSES:
+            try:
+                order_cancel(order=order)
+                outcomes[position] = (request, order, "Rolled back: cancelled")
+            except ServiceError as failure:
+                outcomes[position] = (request, order, f"Roll-back failed: {failure.detail}")
+        else:
+            outcomes[position] = (request, order, f"Could not roll back: the order is already {order.status}")

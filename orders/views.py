@@ -1,0 +1,324 @@
+"""Orders (seed 004 §3; modify, cancel, history and trades per 001/002)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from brokers.domain import OrderChange, OrderRequest, OrderStatus
+from budhitrade.errors import Conflict, InvalidInput, NotFound, ServiceError
+from budhitrade.exceptions import api_exception_handler
+from orders import selectors, services
+from orders.models import IdempotencyRecord, Order
+from portfolio.views import account_from_path
+
+MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
+IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                                      description="The same key and body within 24 h returns the first result.")
+
+
+class OrderInputSerializer(serializers.Serializer):
+    """Seed 004 §3.2's rules, plus variety and disclosed quantity."""
+
+    tradingsymbol = serializers.CharField(min_length=1, max_length=50)
+    exchange = serializers.ChoiceField(["NSE", "NFO", "BSE", "BFO", "MCX"])
+    transaction_type = serializers.ChoiceField(["BUY", "SELL"])
+    quantity = serializers.IntegerField(min_value=1, max_value=10000)
+    order_type = serializers.ChoiceField(["MARKET", "LIMIT", "SL", "SL-M"])
+    product = serializers.ChoiceField(["CNC", "MIS", "NRML"])
+    price = serializers.DecimalField(**MONEY, required=False, allow_null=True)
+    trigger_price = serializers.DecimalField(**MONEY, required=False, allow_null=True)
+    validity = serializers.ChoiceField(["DAY", "IOC"], default="DAY")
+    variety = serializers.ChoiceField(["regular", "amo"], default="regular")
+    disclosed_quantity = serializers.IntegerField(min_value=0, default=0)
+    tag = serializers.RegexField(r"^[A-Za-z0-9_-]{1,20}$", required=False, default="",
+                                 error_messages={"invalid": "Up to 20 letters, digits, _ or -."})
+
+    def validate(self, data):
+        errors = {}
+        if data["order_type"] in ("LIMIT", "SL") and not data.get("price"):
+            errors["price"] = ["Required for LIMIT and SL orders."]
+        if data["order_type"] in ("SL", "SL-M") and not data.get("trigger_price"):
+            errors["trigger_price"] = ["Required for SL and SL-M orders."]
+        if data["order_type"] in ("MARKET", "SL-M") and data.get("price"):
+            errors["price"] = ["MARKET and SL-M orders take no price."]
+        if data["disclosed_quantity"] > data["quantity"]:
+            errors["disclosed_quantity"] = ["Cannot exceed the quantity."]
+        if data["product"] == "CNC" and data["exchange"] not in ("NSE", "BSE"):
+            errors["product"] = ["CNC (delivery) is for NSE and BSE equity; use NRML or MIS for derivatives."]
+        if data["product"] == "NRML" and data["exchange"] in ("NSE", "BSE"):
+            errors["product"] = ["NRML is for derivatives; use CNC or MIS on NSE and BSE."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
+
+    def to_request(self) -> OrderRequest:
+        data = self.validated_data
+        return OrderRequest(**{**data, "price": data.get("price"), "trigger_price": data.get("trigger_price")})
+
+
+class OrderChangeSerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=1, max_value=10000, required=False)
+    price = serializers.DecimalField(**MONEY, required=False)
+    trigger_price = serializers.DecimalField(**MONEY, required=False)
+    order_type = serializers.ChoiceField(["MARKET", "LIMIT", "SL", "SL-M"], required=False)
+    validity = serializers.ChoiceField(["DAY", "IOC"], required=False)
+
+    def validate(self, data):
+        if not data:
+            raise serializers.ValidationError("Give at least one of quantity, price, trigger_price, order_type, validity.")
+        return data
+
+
+class BatchInputSerializer(serializers.Serializer):
+    orders = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=20)
+    rollback_on_failure = serializers.BooleanField(default=False)
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    order_id = serializers.CharField()
+    exchange_order_id = serializers.CharField()
+    tradingsymbol = serializers.CharField()
+    exchange = serializers.CharField()
+    transaction_type = serializers.CharField()
+    order_type = serializers.CharField()
+    product = serializers.CharField()
+    variety = serializers.CharField()
+    validity = serializers.CharField()
+    quantity = serializers.IntegerField()
+    pending_quantity = serializers.IntegerField()
+    filled_quantity = serializers.IntegerField()
+    price = serializers.FloatField(allow_null=True)
+    trigger_price = serializers.FloatField(allow_null=True)
+    average_price = serializers.FloatField()
+    status = serializers.CharField()
+    status_message = serializers.CharField()
+    tag = serializers.CharField()
+    order_timestamp = serializers.DateTimeField(allow_null=True)
+    exchange_timestamp = serializers.DateTimeField(allow_null=True)
+
+
+def _order_body(order: Order) -> dict:
+    body = OrderOutputSerializer(order).data
+    body["average_price"] = round(body["average_price"], 2)
+    return body
+
+
+def _find_order(connection, order_id: str) -> Order:
+    order = selectors.order_get(connection=connection, order_id=order_id)
+    if order is None:
+        raise NotFound("No such order on this account.")
+    return order
+
+
+def _idempotent(request, handler):
+    """Run `handler(record)` once per Idempotency-Key and body; replay its answer for 24 hours."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return handler(None)
+    if len(key) > 128:
+        raise InvalidInput("Idempotency-Key is at most 128 characters.")
+    digest = hashlib.sha256(json.dumps([request.path, request.data], sort_keys=True, default=str).encode()).hexdigest()
+    IdempotencyRecord.objects.filter(user=request.user, key=key,
+                                     created_at__lt=timezone.now() - timedelta(hours=24)).delete()
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(user=request.user, key=key, request_hash=digest)
+    except IntegrityError:
+        record = IdempotencyRecord.objects.get(user=request.user, key=key)
+        if record.request_hash != digest:
+            raise Conflict("This Idempotency-Key was used with another request body.")
+        if record.response_status is None:
+            raise Conflict("A request with this Idempotency-Key is still being processed.")
+        return _replay(request, record)
+    try:
+        response = handler(record)
+    except ServiceError as error:
+        response = api_exception_handler(error, {})
+    IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=response.status_code,
+                                                          response_body=response.data)
+    return response
+
+
+def _replay(request, record: IdempotencyRecord) -> Response:
+    """The first answer again; an order it left UNKNOWN is first looked up at the broker."""
+    orders = list(record.orders.select_related("connection"))
+    unknown = [order for order in orders if order.status == OrderStatus.UNKNOWN]
+    if unknown:
+        services.order_reconcile(connection=unknown[0].connection)
+        settled = [Order.objects.get(pk=order.pk) for order in unknown]
+        if len(orders) == 1 and settled[0].status != OrderStatus.UNKNOWN:
+            order = settled[0]
+            body = ({"status": "success", "account_id": order.connection.account_id, "success": True,
+                     "order_id": order.order_id, "message": "Order placed successfully"}
+                    if order.status != OrderStatus.REJECTED else
+                    {"status": "error", "success": False, "error": order.status_message,
+                     "detail": order.status_message, "status_code": 400})
+            status = 400 if order.status == OrderStatus.REJECTED else 200
+            IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
+            return Response(body, status=status)
+    return Response(record.response_body, status=record.response_status)
+
+
+PLACE_OUTPUT = inline_serializer("OrderPlaceOutput", {
+    "status": serializers.CharField(), "account_id": serializers.CharField(), "success": serializers.BooleanField(),
+    "order_id": serializers.CharField(), "message": serializers.CharField()})
+REJECTED_OUTPUT = inline_serializer("OrderRejectedOutput", {
+    "status": serializers.CharField(), "success": serializers.BooleanField(), "error": serializers.CharField(),
+    "detail": serializers.CharField(), "status_code": serializers.IntegerField()})
+LIST_OUTPUT = inline_serializer("OrderListOutput", {
+    "status": serializers.CharField(), "account_id": serializers.CharField(), "count": serializers.IntegerField(),
+    "orders": OrderOutputSerializer(many=True)})
+
+
+class OrderListCreateView(APIView):
+    """The account's orders (newest first), and placing one."""
+
+    @extend_schema(operation_id="orders_list", parameters=[
+        OpenApiParameter("status", str, required=False, enum=[s.value for s in OrderStatus]),
+        OpenApiParameter("limit", int, required=False, description="1-1000, default 100")],
+        responses={200: LIST_OUTPUT})
+    def get(self, request, account_id):
+        connection = account_from_path(request, account_id)
+        status = request.query_params.get("status") or None
+        if status is not None and status not in OrderStatus.values:
+            raise InvalidInput(f"Unknown status {status!r}; use one of {', '.join(OrderStatus.values)}.")
+        raw_limit = request.query_params.get("limit", "100")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+            raise InvalidInput("limit must be a whole number from 1 to 1000.")
+        orders = list(selectors.order_list(connection=connection, status=status)[: int(raw_limit)])
+        return Response({"status": "success", "account_id": connection.account_id, "count": len(orders),
+                         "orders": [_order_body(order) for order in orders]})
+
+    @extend_schema(operation_id="orders_place", request=OrderInputSerializer, parameters=[IDEMPOTENCY_HEADER],
+                   responses={200: PLACE_OUTPUT, 400: REJECTED_OUTPUT})
+    def post(self, request, account_id):
+        connection = account_from_path(request, account_id)
+        serializer = OrderInputSerializer(data=request.data if isinstance(request.data, dict) else None)
+        serializer.is_valid(raise_exception=True)
+
+        def place(record):
+            key = record.key if record else ""
+            try:
+                order = services.order_place(connection=connection, request=serializer.to_request(),
+                                             idempotency_key=key)
+            except ServiceError as error:
+                if record is not None and getattr(error, "order", None) is not None:
+                    record.orders.add(error.order)
+                raise
+            if record is not None:
+                record.orders.add(order)
+            return Response({"status": "success", "account_id": connection.account_id, "success": True,
+                             "order_id": order.order_id, "message": "Order placed successfully"})
+
+        return _idempotent(request, place)
+
+
+class OrderDetailView(APIView):
+    """One order: read, modify (PATCH) or cancel (DELETE)."""
+
+    @extend_schema(operation_id="orders_detail", responses={200: OrderOutputSerializer})
+    def get(self, request, account_id, order_id):
+        return Response(_order_body(_find_order(account_from_path(request, account_id), order_id)))
+
+    @extend_schema(operation_id="orders_modify", request=OrderChangeSerializer,
+                   responses={200: OrderOutputSerializer, 400: REJECTED_OUTPUT})
+    def patch(self, request, account_id, order_id):
+        order = _find_order(account_from_path(request, account_id), order_id)
+        serializer = OrderChangeSerializer(data=request.data if isinstance(request.data, dict) else None)
+        serializer.is_valid(raise_exception=True)
+        order = services.order_modify(order=order, change=OrderChange(**serializer.validated_data))
+        return Response(_order_body(order))
+
+    @extend_schema(operation_id="orders_cancel", responses={200: OrderOutputSerializer, 400: REJECTED_OUTPUT})
+    def delete(self, request, account_id, order_id):
+        order = _find_order(account_from_path(request, account_id), order_id)
+        return Response(_order_body(services.order_cancel(order=order)))
+
+
+class OrderHistoryView(APIView):
+    """Every state the order passed through, oldest first."""
+
+    @extend_schema(responses={200: inline_serializer("OrderHistoryOutput", {
+        "status": serializers.CharField(), "order_id": serializers.CharField(),
+        "history": serializers.ListField(child=serializers.DictField())})})
+    def get(self, request, account_id, order_id):
+        order = _find_order(account_from_path(request, account_id), order_id)
+        history = [{"status": event.status, "filled_quantity": event.filled_quantity,
+                    "average_price": float(round(event.average_price, 2)), "message": event.message,
+                    "source": event.source, "timestamp": event.at.isoformat()} for event in order.events.all()]
+        return Response({"status": "success", "order_id": order.order_id, "history": history})
+
+
+class TradeListView(APIView):
+    """The account's fills, newest first; ?order_id= narrows to one order."""
+
+    @extend_schema(parameters=[OpenApiParameter("order_id", str, required=False)],
+                   responses={200: inline_serializer("TradeListOutput", {
+                       "status": serializers.CharField(), "account_id": serializers.CharField(),
+                       "count": serializers.IntegerField(), "trades": serializers.ListField(child=serializers.DictField())})})
+    def get(self, request, account_id):
+        connection = account_from_path(request, account_id)
+        order_id = request.query_params.get("order_id")
+        order = _find_order(connection, order_id) if order_id else None
+        trades = [{"trade_id": trade.trade_id, "order_id": trade.order.order_id,
+                   "exchange_order_id": trade.exchange_order_id, "tradingsymbol": trade.order.tradingsymbol,
+                   "exchange": trade.order.exchange, "transaction_type": trade.order.transaction_type,
+                   "product": trade.order.product, "quantity": trade.quantity, "price": float(trade.price),
+                   "fill_timestamp": trade.fill_timestamp.isoformat() if trade.fill_timestamp else None}
+                  for trade in selectors.trade_list(connection=connection, order=order)]
+        return Response({"status": "success", "account_id": connection.account_id, "count": len(trades),
+                         "trades": trades})
+
+
+class BatchOrderView(APIView):
+    """Seed 004 §3.3: several orders in turn; `rollback_on_failure` cancels the placed ones on the first failure."""
+
+    @extend_schema(request=BatchInputSerializer, parameters=[IDEMPOTENCY_HEADER], responses={200: inline_serializer(
+        "BatchOutput", {"status": serializers.CharField(), "account_id": serializers.CharField(),
+                        "batch_id": serializers.UUIDField(), "total_orders": serializers.IntegerField(),
+                        "succeeded": serializers.IntegerField(), "failed": serializers.IntegerField(),
+                        "order_ids": serializers.ListField(child=serializers.CharField()),
+                        "results": serializers.ListField(child=serializers.DictField())})})
+    def post(self, request, account_id):
+        connection = account_from_path(request, account_id)
+        batch = BatchInputSerializer(data=request.data if isinstance(request.data, dict) else None)
+        batch.is_valid(raise_exception=True)
+        requests, errors = [], {}
+        for index, raw in enumerate(batch.validated_data["orders"]):
+            serializer = OrderInputSerializer(data=raw)
+            if serializer.is_valid():
+                requests.append(serializer.to_request())
+            else:
+                errors[f"orders[{index}]"] = [f"{name}: {messages[0]}" for name, messages in serializer.errors.items()]
+        if errors:
+            raise InvalidInput("Some orders are invalid; nothing was placed.", errors=errors)
+
+        def place(record):
+            batch_id, outcomes = services.batch_place(
+                connection=connection, requests=requests,
+                rollback_on_failure=batch.validated_data["rollback_on_failure"],
+                idempotency_key=record.key if record else "")
+            placed = [order for _, order, error in outcomes if order is not None]
+            if record is not None and placed:
+                record.orders.add(*placed)
+            failed = sum(1 for _, order, error in outcomes if error)
+            results = [{"tradingsymbol": req.tradingsymbol, "order_id": order.order_id if order else None,
+                        "status": order.status if order else "NOT SENT", "error": error or None}
+                       for req, order, error in outcomes]
+            return Response({
+                "status": "success" if not failed else "error", "account_id": connection.account_id,
+                "batch_id": str(batch_id), "total_orders": len(requests), "succeeded": len(requests) - failed,
+                "failed": failed, "order_ids": [r["order_id"] for r in results if r["order_id"] and not r["error"]],
+                "results": results})
+
+        return _idempotent(request, place)

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from brokers import services
 from brokers.domain import ConnectionStatus
 from brokers.models import BrokerConnection, PaperAccount, PaperInstrument
+from budhitrade.admin import ReadOnlyAdminMixin
 from budhitrade.errors import ServiceError
 
 
@@ -86,19 +87,10 @@ class PaperAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaperInstrument)
-class PaperInstrumentAdmin(admin.ModelAdmin):
+class PaperInstrumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The paper exchange's listing and live state; the market process writes it, staff only look."""
 
     list_display = ("tradingsymbol", "exchange", "instrument_type", "expiry", "strike", "lot_size", "last_price",
                     "close_price", "volume", "oi", "active")
     list_filter = ("exchange", "instrument_type", "underlying", "active", "expiry")
     search_fields = ("tradingsymbol", "name", "isin", "=token")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

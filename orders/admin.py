@@ -2,20 +2,15 @@
 
 from django.contrib import admin, messages
 
+from budhitrade.admin import ReadOnlyAdminMixin
 from budhitrade.errors import ServiceError
 from orders import services
 from orders.models import Order, OrderEvent, Trade
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class OrderEventInline(ReadOnlyInline):
@@ -29,7 +24,7 @@ class TradeInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("order_id", "connection", "tradingsymbol", "transaction_type", "quantity", "order_type",
                     "status", "filled_quantity", "created_at")
     list_filter = ("status", "connection__broker", "created_at")
@@ -39,15 +34,6 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderEventInline, TradeInline]
     actions = ["cancel_selected"]
     exclude = ("idempotency_key",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Cancel selected open orders at the broker")
     def cancel_selected(self, request, queryset):

@@ -2,23 +2,15 @@
 
 from django.contrib import admin
 
+from budhitrade.admin import ReadOnlyAdminMixin
 from portfolio.models import AccountSync, DailySnapshot, Funds, Holding, Position
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Synced from the broker; staff look, never edit."""
 
     list_select_related = ("connection", "connection__user")
     search_fields = ("connection__account_id", "connection__user__username")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Holding)

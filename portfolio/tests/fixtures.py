@@ -60,3 +60,30 @@ def kite_account(monkeypatch, user):
     ScriptedAdapter.rounds = 0
     return BrokerConnection.objects.create(user=user, broker="zerodha", account_id="DW1234", status="connected",
                                            session={"access_token": "t"})
+
+
+NEO_BASE = "https://e43.kotaksecurities.com"
+
+
+@pytest.fixture
+def kite_wired_account(user, kite_wire):
+    """A Zerodha account whose portfolio calls reach the real kiteconnect and recorded Kite answers."""
+    kite_wire.reply("GET", "/portfolio/holdings", "portfolio_holdings.json")
+    kite_wire.reply("GET", "/portfolio/positions", "portfolio_positions.json")
+    kite_wire.reply("GET", "/user/margins", "user_margins.json")
+    return BrokerConnection.objects.create(user=user, broker="zerodha", account_id="ZX4821", status="connected",
+                                           credentials={"api_key": "kitekey123", "api_secret": "s"},
+                                           session={"access_token": "kAcc3ssT0kenValue9"})
+
+
+@pytest.fixture
+def neo_wired_account(user, neo_wire):
+    """A Kotak Neo account whose portfolio calls reach the real NeoAPI and recorded Kotak answers."""
+    neo_wire.reply("GET", f"{NEO_BASE}/portfolio/v1/holdings", "holdings_success.json")
+    neo_wire.reply("GET", f"{NEO_BASE}/portfolio/v2/positions", "positions_success.json")
+    neo_wire.reply("POST", f"{NEO_BASE}/quick/user/limits", "limits_success.json")
+    return BrokerConnection.objects.create(
+        user=user, broker="kotak_neo", account_id="AB123", status="connected", options={"environment": "prod"},
+        credentials={"consumer_key": "neoConsumerKey1", "mobile_number": "+919876543210", "ucc": "AB123"},
+        session={"edit_token": "eyJ.trade", "edit_sid": "sid-2", "base_url": NEO_BASE, "ucc": "AB123"},
+    )

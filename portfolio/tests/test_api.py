@@ -152,14 +152,7 @@ def test_paper_account_portfolio_live(user_api):
     assert user_api.get(f"/accounts/{account['account_id']}/holdings").json()["count"] == 0
 
 
-def test_zerodha_account_through_the_real_sdk(user_api, user, kite_wire):
-    kite_wire.reply("GET", "/portfolio/holdings", "portfolio_holdings.json")
-    kite_wire.reply("GET", "/portfolio/positions", "portfolio_positions.json")
-    kite_wire.reply("GET", "/user/margins", "user_margins.json")
-    BrokerConnection.objects.create(user=user, broker="zerodha", account_id="ZX4821", status="connected",
-                                    credentials={"api_key": "kitekey123", "api_secret": "s"},
-                                    session={"access_token": "kAcc3ssT0kenValue9"})
-
+def test_zerodha_account_through_the_real_sdk(user_api, kite_wired_account, kite_wire):
     positions = user_api.get("/accounts/ZX4821/positions").json()
     funds = user_api.get("/accounts/ZX4821/funds").json()
 
@@ -171,17 +164,7 @@ def test_zerodha_account_through_the_real_sdk(user_api, user, kite_wire):
     assert authorization == "token kitekey123:kAcc3ssT0kenValue9"
 
 
-def test_kotak_account_through_the_real_sdk(user_api, user, neo_wire):
-    base = "https://e43.kotaksecurities.com"
-    neo_wire.reply("GET", f"{base}/portfolio/v1/holdings", "holdings_success.json")
-    neo_wire.reply("GET", f"{base}/portfolio/v2/positions", "positions_success.json")
-    neo_wire.reply("POST", f"{base}/quick/user/limits", "limits_success.json")
-    BrokerConnection.objects.create(
-        user=user, broker="kotak_neo", account_id="AB123", status="connected", options={"environment": "prod"},
-        credentials={"consumer_key": "neoConsumerKey1", "mobile_number": "+919876543210", "ucc": "AB123"},
-        session={"edit_token": "eyJ.trade", "edit_sid": "sid-2", "base_url": base, "ucc": "AB123"},
-    )
-
+def test_kotak_account_through_the_real_sdk(user_api, neo_wired_account):
     holdings = user_api.get("/accounts/AB123/holdings").json()
     funds = user_api.get("/accounts/AB123/funds", {"segment": "equity"}).json()
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from brokers.adapters.paper import ledger, market
 from brokers.calendar import next_trading_day, session_bounds
 from brokers.models import BrokerConnection, PaperAccount, PaperHolding, PaperInstrument
-from brokers.tests.fixtures import PAPER_START_DAY, ist
+from brokers.tests.fixtures import PAPER_START_DAY, ist, wire_body
 from portfolio import services
 from portfolio.models import DailySnapshot
 from portfolio.tests.fixtures import ScriptedAdapter, holding
@@ -94,15 +94,7 @@ def test_dashboard_query_count_stays_constant_as_holdings_grow(user_api, kite_ac
     assert counts[0] == counts[1] <= 12
 
 
-def test_zerodha_dashboard_through_the_real_sdk(user_api, user, kite_wire):
-    kite_wire.reply("GET", "/portfolio/holdings", "portfolio_holdings.json")
-    kite_wire.reply("GET", "/portfolio/positions", "portfolio_positions.json")
-    kite_wire.reply("GET", "/user/margins", "user_margins.json")
-    BrokerConnection.objects.create(user=user, broker="zerodha", account_id="ZX4821", status="connected",
-                                    credentials={"api_key": "kitekey123", "api_secret": "s"},
-                                    session={"access_token": "kAcc3ssT0kenValue9"})
-    from brokers.tests.fixtures import wire_body
-
+def test_zerodha_dashboard_through_the_real_sdk(user_api, kite_wired_account):
     margins = wire_body("zerodha", "user_margins.json")["data"]
     holdings = wire_body("zerodha", "portfolio_holdings.json")["data"]
 
@@ -113,18 +105,7 @@ def test_zerodha_dashboard_through_the_real_sdk(user_api, user, kite_wire):
     assert {t["stock"] for t in body["ongoing_trades"]} >= {h["tradingsymbol"] for h in holdings}
 
 
-def test_kotak_dashboard_through_the_real_sdk(user_api, user, neo_wire):
-    base = "https://e43.kotaksecurities.com"
-    neo_wire.reply("GET", f"{base}/portfolio/v1/holdings", "holdings_success.json")
-    neo_wire.reply("GET", f"{base}/portfolio/v2/positions", "positions_success.json")
-    neo_wire.reply("POST", f"{base}/quick/user/limits", "limits_success.json")
-    BrokerConnection.objects.create(
-        user=user, broker="kotak_neo", account_id="AB123", status="connected", options={"environment": "prod"},
-        credentials={"consumer_key": "neoConsumerKey1", "mobile_number": "+919876543210", "ucc": "AB123"},
-        session={"edit_token": "eyJ.trade", "edit_sid": "sid-2", "base_url": base, "ucc": "AB123"},
-    )
-    from brokers.tests.fixtures import wire_body
-
+def test_kotak_dashboard_through_the_real_sdk(user_api, neo_wired_account):
     limits = wire_body("kotak_neo", "limits_success.json")
 
     body = user_api.get("/dashboard").json()

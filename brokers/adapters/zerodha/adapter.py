@@ -9,7 +9,19 @@ from django.utils import timezone
 from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected
 from brokers.adapters.zerodha import mapping
 from brokers.adapters.zerodha.client import ZerodhaClient
-from brokers.domain import Broker, ConnectionStatus, Holding, LimitsSegment, LoginStep, Position, SegmentFunds
+from brokers.domain import (
+    Broker,
+    BrokerOrder,
+    ConnectionStatus,
+    Fill,
+    Holding,
+    LimitsSegment,
+    LoginStep,
+    OrderChange,
+    OrderRequest,
+    Position,
+    SegmentFunds,
+)
 
 
 class ZerodhaAdapter(BrokerAdapter):
@@ -71,3 +83,33 @@ class ZerodhaAdapter(BrokerAdapter):
     def funds(self) -> list[SegmentFunds]:
         """GET /user/margins (equity and commodity)."""
         return mapping.funds_from_wire(self._client().margins())
+
+    # --- orders ---------------------------------------------------------------------------------
+
+    def order_place(self, order: OrderRequest) -> str:
+        """POST /orders/:variety (regular or amo); Kite's refusal is BrokerOrderRejected with its reason."""
+        return self._client().place_order(mapping.order_to_wire(order))
+
+    def order_modify(self, broker_order_id: str, change: OrderChange, *, variety: str = "regular") -> str:
+        """PUT /orders/:variety/:order_id with only the fields that change."""
+        return self._client().modify_order(
+            variety=mapping.variety_to_wire(variety),
+            order_id=broker_order_id,
+            params=mapping.order_change_to_wire(change),
+        )
+
+    def order_cancel(self, broker_order_id: str, *, variety: str = "regular") -> str:
+        """DELETE /orders/:variety/:order_id."""
+        return self._client().cancel_order(variety=mapping.variety_to_wire(variety), order_id=broker_order_id)
+
+    def orders(self) -> list[BrokerOrder]:
+        """GET /orders."""
+        return mapping.orders_from_wire(self._client().orders())
+
+    def order_history(self, broker_order_id: str) -> list[BrokerOrder]:
+        """GET /orders/:order_id."""
+        return mapping.orders_from_wire(self._client().order_history(broker_order_id))
+
+    def trades(self) -> list[Fill]:
+        """GET /trades."""
+        return mapping.fills_from_wire(self._client().trades())

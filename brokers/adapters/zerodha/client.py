@@ -14,6 +14,7 @@ from kiteconnect import exceptions as kite_errors
 from brokers.adapters.base import (
     BrokerAuthRejected,
     BrokerError,
+    BrokerOrderRejected,
     BrokerSessionExpired,
     BrokerTimeout,
     BrokerUnavailable,
@@ -62,6 +63,48 @@ class ZerodhaClient:
         """GET /user/margins: funds for the equity and commodity segments."""
         return self._call(self._kite.margins)
 
+    def place_order(self, params: dict[str, Any]) -> str:
+        """POST /orders/:variety: the new order's id (`params` carries the variety)."""
+        return str(self._order_call(lambda: self._kite.place_order(**params)))
+
+    def modify_order(self, *, variety: str, order_id: str, params: dict[str, Any]) -> str:
+        """PUT /orders/:variety/:order_id: the order's id."""
+        return str(self._order_call(lambda: self._kite.modify_order(variety, order_id, **params)))
+
+    def cancel_order(self, *, variety: str, order_id: str) -> str:
+        """DELETE /orders/:variety/:order_id: the order's id."""
+        return str(self._order_call(lambda: self._kite.cancel_order(variety, order_id)))
+
+    def orders(self) -> list[dict[str, Any]]:
+        """GET /orders: the day's order book."""
+        return self._call(self._kite.orders)
+
+    def order_history(self, order_id: str) -> list[dict[str, Any]]:
+        """GET /orders/:order_id: every state of one order, oldest first."""
+        return self._call(lambda: self._kite.order_history(order_id))
+
+    def trades(self) -> list[dict[str, Any]]:
+        """GET /trades: the day's trade book."""
+        return self._call(self._kite.trades)
+
+    def _order_call(self, operation: Callable[[], T]) -> T:
+        """An order write: Kite refusing the order is a rejection with Kite's reason, not a broker failure."""
+
+        def refusals_as_rejections() -> T:
+            try:
+                return operation()
+            except (kite_errors.InputException, kite_errors.OrderException) as exc:
+                raise BrokerOrderRejected(_kite_message(exc)) from exc
+            except kite_errors.GeneralException as exc:
+                # kiteconnect has no class for Kite's MarginException,
+                # HoldingException or UserException ("Insufficient funds ..."):
+                # they arrive as GeneralException with Kite's HTTP 400.
+                if exc.code == 400:
+                    raise BrokerOrderRejected(_kite_message(exc)) from exc
+                raise
+
+        return self._call(refusals_as_rejections)
+
     def _call(self, operation: Callable[[], T], *, rejected: str | None = None) -> T:
         try:
             return operation()
@@ -80,7 +123,7 @@ class ZerodhaClient:
         except (kite_errors.InputException, kite_errors.PermissionException) as exc:
             if rejected:
                 raise BrokerAuthRejected(rejected) from exc
-            raise BrokerError(f"Zerodha refused the request: {exc.message}") from exc
+            raise BrokerError(f"Zerodha refused the request: {_kite_message(exc)}") from exc
         except kite_errors.KiteException as exc:
             logger.warning("zerodha_api_error", extra={"error_type": type(exc).__name__, "code": exc.code})
             raise BrokerError(f"Zerodha failed to answer (HTTP {exc.code}).") from exc
@@ -89,3 +132,8 @@ class ZerodhaClient:
             # Content-Type, no "data"): an answer it cannot read.
             logger.warning("zerodha_api_error", extra={"error_type": type(exc).__name__})
             raise BrokerError("Zerodha returned an answer that could not be read.") from exc
+
+
+def _kite_message(exc: kite_errors.KiteException) -> str:
+    """Kite's own sentence; kiteconnect documents `.message` but only sets the exception's args."""
+    return str(exc)

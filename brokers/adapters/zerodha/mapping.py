@@ -8,8 +8,19 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from brokers.adapters.base import BrokerError
-from brokers.domain import FundsSegment, Holding, Position, SegmentFunds
+from brokers.adapters.base import BrokerError, BrokerOrderRejected
+from brokers.domain import (
+    FINAL_ORDER_STATUSES,
+    BrokerOrder,
+    Fill,
+    FundsSegment,
+    Holding,
+    OrderChange,
+    OrderRequest,
+    OrderStatus,
+    Position,
+    SegmentFunds,
+)
 
 IST = ZoneInfo("Asia/Kolkata")
 # Kite access tokens stay valid until 06:00 IST the next morning.
@@ -170,3 +181,183 @@ def funds_from_wire(payload: dict[str, Any] | None) -> list[SegmentFunds]:
             )
         )
     return funds
+
+
+# --- Orders -----------------------------------------------------------------------------------
+
+# Kite's order statuses (kite.trade/docs/connect/v3/orders, "Order statuses"). The
+# five it ends up in are BudhiTrade's own; the in-flight ones are folded in:
+# - a new order Kite holds but the exchange has not yet taken (received,
+#   RMS validation, registration at the exchange) is PENDING: it may still be
+#   rejected, and it settles in a moment;
+# - an after-market order waiting for the open (AMO REQ RECEIVED) is OPEN: it is
+#   accepted, cancellable and modifiable, and rests for hours, not a moment;
+# - an open order whose modification or cancellation is on its way (MODIFY
+#   VALIDATION PENDING, MODIFY PENDING, MODIFIED, CANCEL PENDING) is still OPEN:
+#   it can fill until the exchange confirms the change.
+ORDER_STATUSES = {
+    "OPEN": OrderStatus.OPEN,
+    "COMPLETE": OrderStatus.COMPLETE,
+    "CANCELLED": OrderStatus.CANCELLED,
+    "REJECTED": OrderStatus.REJECTED,
+    "TRIGGER PENDING": OrderStatus.TRIGGER_PENDING,
+    "PUT ORDER REQ RECEIVED": OrderStatus.PENDING,
+    "VALIDATION PENDING": OrderStatus.PENDING,
+    "OPEN PENDING": OrderStatus.PENDING,
+    "AMO REQ RECEIVED": OrderStatus.OPEN,
+    "MODIFY VALIDATION PENDING": OrderStatus.OPEN,
+    "MODIFY PENDING": OrderStatus.OPEN,
+    "MODIFIED": OrderStatus.OPEN,
+    "CANCEL PENDING": OrderStatus.OPEN,
+}
+# Every variety Kite reports (orders placed in Kite's own apps show up too);
+# BudhiTrade places, modifies and cancels only regular orders and AMOs.
+VARIETIES = {name: name for name in ("regular", "amo", "co", "iceberg", "auction")}
+VARIETY_TO_WIRE = {"regular": "regular", "amo": "amo"}
+TRANSACTION_TYPES = {"BUY": "BUY", "SELL": "SELL"}
+ORDER_TYPES = {name: name for name in ("MARKET", "LIMIT", "SL", "SL-M")}
+VALIDITIES = {name: name for name in ("DAY", "IOC", "TTL")}
+TRANSACTION_TYPE_TO_WIRE = dict(TRANSACTION_TYPES)
+ORDER_TYPE_TO_WIRE = dict(ORDER_TYPES)
+VALIDITY_TO_WIRE = {"DAY": "DAY", "IOC": "IOC"}
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _refuse_unknown(table: Mapping[str, str], value: Any, what: str) -> str:
+    """An order value Kite does not take is the order's fault, not the broker's: a rejection."""
+    try:
+        return table[value]
+    except KeyError:
+        raise BrokerOrderRejected(f"Zerodha does not take {what} {value!r}.") from None
+
+
+def variety_to_wire(value: str) -> str:
+    return _refuse_unknown(VARIETY_TO_WIRE, value, "the order variety")
+
+
+def order_status_from_wire(value: Any) -> OrderStatus:
+    try:
+        return ORDER_STATUSES[value]
+    except KeyError:
+        raise BrokerError(f"Zerodha sent an unknown order status: {value!r}.") from None
+
+
+def timestamp_from_wire(value: Any) -> datetime | None:
+    """Kite's IST wall-clock time as an aware datetime.
+
+    kiteconnect already turns "YYYY-MM-DD HH:MM:SS" into a naive datetime for
+    the order and trade books, so both the string and the naive value are read
+    as IST; null (an order the exchange never saw) is None.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=IST) if value.tzinfo is None else value
+    if isinstance(value, str):
+        try:
+            return datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=IST)
+        except ValueError:
+            pass
+    raise BrokerError(f"Zerodha sent an unreadable timestamp: {value!r}.")
+
+
+def _price_to_wire(value: Decimal) -> str:
+    """Rupees as plain digits for the form body (never "1E+3")."""
+    return format(value, "f")
+
+
+def order_to_wire(order: OrderRequest) -> dict[str, Any]:
+    """POST /orders/:variety form fields; optional ones only when the order has them."""
+    params: dict[str, Any] = {
+        "variety": variety_to_wire(order.variety),
+        "tradingsymbol": order.tradingsymbol,
+        "exchange": _refuse_unknown(EXCHANGE_TO_WIRE, order.exchange, "the exchange"),
+        "transaction_type": _refuse_unknown(TRANSACTION_TYPE_TO_WIRE, order.transaction_type, "the transaction type"),
+        "quantity": order.quantity,
+        "product": _refuse_unknown(PRODUCT_TO_WIRE, order.product, "the product"),
+        "order_type": _refuse_unknown(ORDER_TYPE_TO_WIRE, order.order_type, "the order type"),
+        "validity": _refuse_unknown(VALIDITY_TO_WIRE, order.validity, "the validity"),
+    }
+    if order.price is not None:
+        params["price"] = _price_to_wire(order.price)
+    if order.trigger_price is not None:
+        params["trigger_price"] = _price_to_wire(order.trigger_price)
+    if order.disclosed_quantity:
+        params["disclosed_quantity"] = order.disclosed_quantity
+    if order.tag:
+        # Kite keeps up to 20 alphanumeric characters and refuses anything else itself.
+        params["tag"] = order.tag
+    return params
+
+
+def order_change_to_wire(change: OrderChange) -> dict[str, Any]:
+    """PUT /orders/:variety/:order_id form fields: only what changes."""
+    params: dict[str, Any] = {}
+    if change.quantity is not None:
+        params["quantity"] = change.quantity
+    if change.price is not None:
+        params["price"] = _price_to_wire(change.price)
+    if change.trigger_price is not None:
+        params["trigger_price"] = _price_to_wire(change.trigger_price)
+    if change.order_type is not None:
+        params["order_type"] = _refuse_unknown(ORDER_TYPE_TO_WIRE, change.order_type, "the order type")
+    if change.validity is not None:
+        params["validity"] = _refuse_unknown(VALIDITY_TO_WIRE, change.validity, "the validity")
+    if not params:
+        raise BrokerOrderRejected("The modification changes nothing.")
+    return params
+
+
+def order_from_wire(row: dict[str, Any]) -> BrokerOrder:
+    """One row of GET /orders or GET /orders/:order_id.
+
+    Kite keeps the unfilled quantity in `pending_quantity` after an order is
+    cancelled; a final order has nothing left pending, so it is 0 there.
+    """
+    status = order_status_from_wire(row["status"])
+    return BrokerOrder(
+        broker_order_id=str(row["order_id"]),
+        status=status,
+        tradingsymbol=row["tradingsymbol"],
+        exchange=exchange_from_wire(row["exchange"]),
+        transaction_type=_lookup(TRANSACTION_TYPES, row["transaction_type"], "transaction type"),
+        order_type=_lookup(ORDER_TYPES, row["order_type"], "order type"),
+        product=product_from_wire(row["product"]),
+        quantity=int(row["quantity"]),
+        filled_quantity=int(row.get("filled_quantity") or 0),
+        pending_quantity=0 if status in FINAL_ORDER_STATUSES else int(row.get("pending_quantity") or 0),
+        price=_money(row.get("price")),
+        trigger_price=_money(row.get("trigger_price")),
+        average_price=_money(row.get("average_price")),
+        status_message=row.get("status_message") or "",
+        tag=row.get("tag") or "",
+        exchange_order_id=str(row.get("exchange_order_id") or ""),
+        variety=_lookup(VARIETIES, row["variety"], "order variety"),
+        validity=_lookup(VALIDITIES, row["validity"], "validity"),
+        order_timestamp=timestamp_from_wire(row.get("order_timestamp")),
+        exchange_timestamp=timestamp_from_wire(row.get("exchange_timestamp")),
+    )
+
+
+def orders_from_wire(rows: list[dict[str, Any]] | None) -> list[BrokerOrder]:
+    """GET /orders (the day's book) or GET /orders/:order_id (one order's states, oldest first)."""
+    return [order_from_wire(row) for row in rows or []]
+
+
+def fills_from_wire(rows: list[dict[str, Any]] | None) -> list[Fill]:
+    """GET /trades rows; a trade's `average_price` is the price of that one fill."""
+    return [
+        Fill(
+            trade_id=str(row["trade_id"]),
+            broker_order_id=str(row["order_id"]),
+            tradingsymbol=row["tradingsymbol"],
+            exchange=exchange_from_wire(row["exchange"]),
+            transaction_type=_lookup(TRANSACTION_TYPES, row["transaction_type"], "transaction type"),
+            product=product_from_wire(row["product"]),
+            quantity=int(row["quantity"]),
+            price=_money(row["average_price"]),
+            exchange_order_id=str(row.get("exchange_order_id") or ""),
+            fill_timestamp=timestamp_from_wire(row.get("fill_timestamp")),
+        )
+        for row in rows or []
+    ]

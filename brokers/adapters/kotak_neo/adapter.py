@@ -5,18 +5,22 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
-from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected
+from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected, BrokerOrderRejected
 from brokers.adapters.kotak_neo import mapping
 from brokers.adapters.kotak_neo.client import KotakNeoClient
 from brokers.domain import (
     Broker,
+    BrokerOrder,
     ConnectionStatus,
+    Fill,
     Holding,
     Limits,
     LimitsExchange,
     LimitsProduct,
     LimitsSegment,
     LoginStep,
+    OrderChange,
+    OrderRequest,
     Position,
     SegmentFunds,
 )
@@ -101,3 +105,41 @@ class KotakNeoAdapter(BrokerAdapter):
         filters = mapping.limits_filters_to_wire(segment=segment, exchange=exchange, product=product)
         payload = self._client().limits(filters)
         return mapping.limits_from_wire(payload, segment=segment, exchange=exchange, product=product)
+
+    # --- orders ---------------------------------------------------------------------------------
+
+    def order_place(self, order: OrderRequest) -> str:
+        """NeoAPI.place_order (POST quick/order/rule/ms/place); the tag goes as Kotak's `ig`."""
+        payload = self._client().place_order(mapping.order_to_wire(order))
+        return mapping.order_id_from_wire(payload)
+
+    def order_modify(self, broker_order_id: str, change: OrderChange, *, variety: str = "regular") -> str:
+        """NeoAPI.order_report for the order's current values, then NeoAPI.modify_order (POST quick/order/vr/modify).
+
+        Kotak's modify replaces the whole order, so what the change leaves
+        alone is sent as the book has it.
+        """
+        if change == OrderChange():
+            raise BrokerOrderRejected("The modification changes nothing.")
+        mapping.variety_to_wire(variety)  # refuse an unknown variety before reading the book
+        client = self._client()
+        current = mapping.order_row(client.orders(), broker_order_id)
+        arguments = mapping.order_change_to_wire(broker_order_id, change, current, variety=variety)
+        return mapping.order_id_from_wire(client.modify_order(arguments), fallback=broker_order_id)
+
+    def order_cancel(self, broker_order_id: str, *, variety: str = "regular") -> str:
+        """NeoAPI.cancel_order (POST quick/order/cancel)."""
+        payload = self._client().cancel_order(order_id=broker_order_id, amo=mapping.variety_to_wire(variety))
+        return mapping.order_id_from_wire(payload, fallback=broker_order_id)
+
+    def orders(self) -> list[BrokerOrder]:
+        """NeoAPI.order_report (GET quick/user/orders)."""
+        return mapping.orders_from_wire(self._client().orders())
+
+    def order_history(self, broker_order_id: str) -> list[BrokerOrder]:
+        """NeoAPI.order_history (POST quick/order/history), oldest state first."""
+        return mapping.order_history_from_wire(self._client().order_history(broker_order_id))
+
+    def trades(self) -> list[Fill]:
+        """NeoAPI.trade_report (GET quick/user/trades)."""
+        return mapping.fills_from_wire(self._client().trades())

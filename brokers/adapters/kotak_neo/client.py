@@ -23,6 +23,7 @@ from neo_api_client.utils.positions_pnl import compute_position_metrics
 from brokers.adapters.base import (
     BrokerAuthRejected,
     BrokerError,
+    BrokerOrderRejected,
     BrokerSessionExpired,
     BrokerTimeout,
     BrokerUnavailable,
@@ -157,11 +158,44 @@ class KotakNeoClient:
         """The SDK's own net quantity, average price and P&L for one positions row (no network)."""
         return compute_position_metrics(dict(row), dict(holding) if holding else None, ltp)
 
+    def place_order(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """NeoAPI.place_order: POST quick/order/rule/ms/place. `arguments` come from mapping.order_to_wire."""
+        return self._call(lambda: self._neo.place_order(**arguments), order=True)
+
+    def modify_order(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """NeoAPI.modify_order: POST quick/order/vr/modify. `arguments` come from mapping.order_change_to_wire."""
+        return self._call(lambda: self._neo.modify_order(**arguments), order=True)
+
+    def cancel_order(self, *, order_id: str, amo: str) -> dict[str, Any]:
+        """NeoAPI.cancel_order: POST quick/order/cancel."""
+        return self._call(lambda: self._neo.cancel_order(order_id=order_id, amo=amo), order=True)
+
+    def orders(self) -> dict[str, Any]:
+        """NeoAPI.order_report: GET quick/user/orders, the day's order book."""
+        return self._call(self._neo.order_report, empty_ok=True)
+
+    def order_history(self, order_id: str) -> dict[str, Any]:
+        """NeoAPI.order_history: POST quick/order/history, Kotak's answer taken out of the SDK's wrapper."""
+        return self._call(
+            lambda: mapping.history_body(self._neo.order_history(order_id=order_id)), empty_ok=True
+        )
+
+    def trades(self) -> dict[str, Any]:
+        """NeoAPI.trade_report: GET quick/user/trades, the day's trade book."""
+        return self._call(self._neo.trade_report, empty_ok=True)
+
     def logout(self) -> None:
         """NeoAPI.logout(): the SDK drops its tokens (Kotak has no logout call for Trade API sessions)."""
         self._neo.logout()
 
-    def _call(self, operation: Callable[[], Any], *, login: bool = False, empty_ok: bool = False) -> Any:
+    def _call(
+        self,
+        operation: Callable[[], Any],
+        *,
+        login: bool = False,
+        empty_ok: bool = False,
+        order: bool = False,
+    ) -> Any:
         self._transport.exchanges.clear()
         try:
             payload = operation()
@@ -188,7 +222,26 @@ class KotakNeoClient:
             raise BrokerSessionExpired("The Kotak Neo session has expired; reconnect the account.")
         if login:
             raise BrokerAuthRejected(f"Kotak Neo rejected the login: {message}")
+        if order:
+            self._raise_order_refusal(payload)
         raise BrokerError(f"Kotak Neo refused the request: {message}")
+
+    def _raise_order_refusal(self, payload: Any) -> None:
+        """An order Kotak (or the SDK, before sending it) refused: BrokerOrderRejected with the reason.
+
+        Only a refusal means the order was not placed. An answer that is not
+        Kotak's own body (the SDK caught an exception reading it) after a 2xx
+        exchange leaves that unknown, so it stays a BrokerError.
+        """
+        answered = [exchange.status for exchange in self._transport.exchanges if exchange.status is not None]
+        if not answered:
+            # The SDK checked the arguments itself and sent nothing.
+            raise BrokerOrderRejected(mapping.error_message(payload))
+        if mapping.is_broker_answer(payload):
+            raise BrokerOrderRejected(mapping.order_refusal_message(payload))
+        if answered[-1] >= 400:
+            raise BrokerOrderRejected(f"Kotak Neo refused the order (HTTP {answered[-1]}).")
+        raise BrokerError("Kotak Neo returned an answer that could not be read.")
 
     def _raise_for_exchange(self, *, login: bool) -> None:
         for exchange in self._transport.exchanges:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
@@ -10,14 +12,21 @@ from typing import Any
 
 import jwt
 
-from brokers.adapters.base import BrokerError
+from brokers.adapters.base import BrokerError, BrokerOrderRejected
+from brokers.calendar import IST
 from brokers.domain import (
+    FINAL_ORDER_STATUSES,
+    BrokerOrder,
+    Fill,
     FundsSegment,
     Holding,
     Limits,
     LimitsExchange,
     LimitsProduct,
     LimitsSegment,
+    OrderChange,
+    OrderRequest,
+    OrderStatus,
     Position,
     SegmentFunds,
 )
@@ -78,14 +87,16 @@ def is_no_data(payload: Any) -> bool:
 
 
 def is_session_error(payload: Any) -> bool:
-    """The SDK's "no trade session" answer, or Kotak's invalid-session body."""
+    """The SDK's "no trade session" answer, or Kotak's invalid-session body.
+
+    The SDK docs' error tables give 403 "Invalid session, please re-login to
+    continue"; that sentence may come under any of Neo's message keys.
+    """
     if not isinstance(payload, dict):
         return False
     if SESSION_ERROR_TEXT in str(payload.get("Error Message", "")):
         return True
-    return payload.get("stCode") in SESSION_ERROR_CODES or "invalid session" in str(
-        payload.get("errMsg", "")
-    ).lower()
+    return payload.get("stCode") in SESSION_ERROR_CODES or "invalid session" in error_message(payload).lower()
 
 
 def login_data(payload: dict[str, Any]) -> dict[str, Any]:
@@ -374,3 +385,316 @@ def limits_from_wire(
     """
     (funds,) = funds_from_wire(payload)
     return Limits.from_funds(funds, segment=segment, exchange=exchange, product=product)
+
+
+# --- Orders -----------------------------------------------------------------------------------
+#
+# Two directions, two kinds of refusal. A BudhiTrade value Kotak does not take
+# is the order's fault: BrokerOrderRejected, and nothing is sent. A Kotak value
+# BudhiTrade cannot name is the broker's: BrokerError, never a guess.
+
+# Exchanges an order can go to (NeoAPI.place_order takes these five segments;
+# currency, cde_fo, it refuses). Reading still names every segment Neo sends.
+ORDER_EXCHANGE_TO_WIRE = {"NSE": "nse_cm", "NFO": "nse_fo", "BSE": "bse_cm", "BFO": "bse_fo", "MCX": "mcx_fo"}
+ORDER_TYPES = {"L": "LIMIT", "MKT": "MARKET", "SL": "SL", "SL-M": "SL-M"}
+ORDER_TYPE_TO_WIRE = {domain: wire for wire, domain in ORDER_TYPES.items()}
+TRANSACTION_TYPES = {"B": "BUY", "S": "SELL"}
+TRANSACTION_TYPE_TO_WIRE = {domain: wire for wire, domain in TRANSACTION_TYPES.items()}
+# BudhiTrade places CNC, MIS and NRML; the book may also show MTF, CO or BO
+# orders placed in Kotak's own apps, which PRODUCTS reads.
+ORDER_PRODUCT_TO_WIRE = {name: name for name in ("CNC", "MIS", "NRML")}
+# DAY and IOC are what BudhiTrade sends (and all NeoAPI.place_order takes);
+# GTC, EOS and GTD are Kotak validities an order placed elsewhere may carry.
+VALIDITIES = {name: name for name in ("DAY", "IOC", "GTC", "EOS", "GTD")}
+VALIDITY_TO_WIRE = {"DAY": "DAY", "IOC": "IOC"}
+# The variety is Kotak's "am" flag (after-market order).
+VARIETY_TO_AMO = {"regular": "NO", "amo": "YES"}
+
+# Neo's order statuses (`ordSt`), lower case as Neo sends them. Kotak's order
+# book runs on the same OMS as other Indian brokers' (Kite's and Upstox's
+# published status lists); the recorded history shows "put order req
+# received" -> "validation pending" -> "open pending" -> "open" -> "complete".
+# The in-flight ones fold into BudhiTrade's statuses as the Zerodha adapter's do:
+# - a new order Kotak holds but the exchange has not taken yet (received, RMS
+#   validation, registration at the exchange) is PENDING: it may still be
+#   rejected, and it settles within moments;
+# - an after-market order waiting for the open is OPEN: accepted, modifiable
+#   and cancellable, resting for hours;
+# - an order whose modification or cancellation is on its way, or was refused
+#   ("not modified", "not cancelled"), is still OPEN: it can fill until the
+#   exchange confirms the change. (A stop order still waiting for its trigger
+#   shows OPEN while its modification is in flight; the next read settles it.)
+ORDER_STATUSES = {
+    "open": OrderStatus.OPEN,
+    "complete": OrderStatus.COMPLETE,
+    "cancelled": OrderStatus.CANCELLED,
+    "rejected": OrderStatus.REJECTED,
+    "trigger pending": OrderStatus.TRIGGER_PENDING,
+    "put order req received": OrderStatus.PENDING,
+    "validation pending": OrderStatus.PENDING,
+    "open pending": OrderStatus.PENDING,
+    "after market order req received": OrderStatus.OPEN,
+    "modify after market order req received": OrderStatus.OPEN,
+    "cancelled after market order": OrderStatus.CANCELLED,
+    "modify validation pending": OrderStatus.OPEN,
+    "modify pending": OrderStatus.OPEN,
+    "modified": OrderStatus.OPEN,
+    "not modified": OrderStatus.OPEN,
+    "cancel pending": OrderStatus.OPEN,
+    "not cancelled": OrderStatus.OPEN,
+}
+# Neo's book has no variety field; an after-market order shows in its status.
+AMO_STATUSES = frozenset(
+    {"after market order req received", "modify after market order req received", "cancelled after market order"}
+)
+# What Neo writes in a text field that has nothing to say.
+BLANK_TEXT = frozenset({"", "NA", "--", "-"})
+_NEO_TIMESTAMP = re.compile(r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{1,2}):(\d{2}):(\d{2})")
+_MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+
+
+def _refuse_unknown(table: Mapping[str, str], value: Any, what: str) -> str:
+    try:
+        return table[value]
+    except (KeyError, TypeError):
+        raise BrokerOrderRejected(f"Kotak Neo does not take {what} {value!r}.") from None
+
+
+def _text(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    return "" if text in BLANK_TEXT else text
+
+
+def _wire_number(value: Decimal | int | None) -> str:
+    """Neo takes numbers as strings; no price (a market order's) is "0"."""
+    if value is None:
+        return "0"
+    return format(Decimal(value), "f")
+
+
+def timestamp_from_wire(value: Any) -> datetime | None:
+    """Neo's IST wall-clock time ("22-Jan-2025 14:28:01") as an aware datetime; "NA" or "--" is None.
+
+    Read without the locale (%b would follow it). Spaces after the colons,
+    as in the SDK docs' "14: 32: 53", are dropped.
+    """
+    text = _text(value)
+    if not text:
+        return None
+    match = _NEO_TIMESTAMP.fullmatch(re.sub(r":\s+", ":", text))
+    month = _MONTHS.get(match.group(2).title()) if match else None
+    if match is None or month is None:
+        raise BrokerError(f"Kotak Neo sent an unreadable timestamp: {value!r}.")
+    day, year, hour, minute, second = (int(match.group(i)) for i in (1, 3, 4, 5, 6))
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=IST)
+    except ValueError:
+        raise BrokerError(f"Kotak Neo sent an unreadable timestamp: {value!r}.") from None
+
+
+def order_status_from_wire(value: Any) -> OrderStatus:
+    return _lookup(ORDER_STATUSES, str(value).strip().lower() if isinstance(value, str) else value, "order status")
+
+
+def variety_to_wire(variety: str) -> str:
+    """Kotak's `am` flag for a BudhiTrade variety."""
+    return _refuse_unknown(VARIETY_TO_AMO, variety, "the order variety")
+
+
+def order_to_wire(order: OrderRequest) -> dict[str, str | None]:
+    """NeoAPI.place_order's arguments, which it sends as jData es/pc/pr/pt/qt/rt/ts/tt/am/dq/tp/ig.
+
+    The tag goes through as Kotak's `ig` (echoed back as GuiOrdId); Kotak
+    refuses a tag it has already seen that day ("Client OrderID already
+    exists"), so tags must be unique. No tag is None: the SDK refuses a blank one.
+    """
+    return {
+        "exchange_segment": _refuse_unknown(ORDER_EXCHANGE_TO_WIRE, order.exchange, "the exchange"),
+        "product": _refuse_unknown(ORDER_PRODUCT_TO_WIRE, order.product, "the product"),
+        "price": _wire_number(order.price),
+        "order_type": _refuse_unknown(ORDER_TYPE_TO_WIRE, order.order_type, "the order type"),
+        "quantity": str(order.quantity),
+        "validity": _refuse_unknown(VALIDITY_TO_WIRE, order.validity, "the validity"),
+        "trading_symbol": order.tradingsymbol,
+        "transaction_type": _refuse_unknown(TRANSACTION_TYPE_TO_WIRE, order.transaction_type, "the transaction type"),
+        "amo": variety_to_wire(order.variety),
+        "disclosed_quantity": str(order.disclosed_quantity),
+        "trigger_price": _wire_number(order.trigger_price),
+        "tag": order.tag or None,
+    }
+
+
+def order_row(payload: Any, broker_order_id: str) -> dict[str, Any]:
+    """One order's row in a GET quick/user/orders answer; refused if the day's book does not have it."""
+    for row in _rows(payload):
+        if str(row.get("nOrdNo")) == broker_order_id:
+            return row
+    raise BrokerOrderRejected(f"Kotak Neo has no order {broker_order_id} in today's order book.")
+
+
+def order_change_to_wire(
+    broker_order_id: str, change: OrderChange, current: Mapping[str, Any], *, variety: str
+) -> dict[str, str]:
+    """NeoAPI.modify_order's arguments (jData no/pr/pt/qt/vd/tp/dq/am).
+
+    Kotak's modify takes the whole order, not just what changes, so the rest
+    comes from the order's row in the book (`current`). A change to a market
+    type without a price sends 0; a trigger price stays only on stop orders.
+    """
+    order_type = change.order_type or _lookup(ORDER_TYPES, current.get("prcTp"), "order type")
+    order_type_wire = _refuse_unknown(ORDER_TYPE_TO_WIRE, order_type, "the order type")
+    if change.price is not None:
+        price = change.price
+    elif order_type in ("MARKET", "SL-M"):
+        price = None
+    else:
+        price = _money(current.get("prc"))
+    if change.trigger_price is not None:
+        trigger_price = change.trigger_price
+    elif order_type in ("SL", "SL-M"):
+        trigger_price = _money(current.get("trgPrc"))
+    else:
+        trigger_price = None
+    quantity = change.quantity if change.quantity is not None else _quantity(current.get("qty"))
+    return {
+        "order_id": broker_order_id,
+        "price": _wire_number(price),
+        "order_type": order_type_wire,
+        "quantity": str(quantity),
+        "validity": _refuse_unknown(VALIDITY_TO_WIRE, change.validity or current.get("vldt"), "the validity"),
+        "trigger_price": _wire_number(trigger_price),
+        "disclosed_quantity": str(_quantity(current.get("dscQty"))),
+        "amo": variety_to_wire(variety),
+    }
+
+
+def order_id_from_wire(payload: Any, *, fallback: str = "") -> str:
+    """`nOrdNo` of a place, modify or cancel answer.
+
+    A placed order without a number cannot be followed, so that raises; a
+    modify or cancel Kotak accepted keeps the number it was sent for.
+    """
+    order_id = _text(payload.get("nOrdNo")) if isinstance(payload, dict) else ""
+    if order_id:
+        return order_id
+    if fallback:
+        return fallback
+    raise BrokerError("Kotak Neo accepted the order but sent no order number.")
+
+
+def is_broker_answer(payload: Any) -> bool:
+    """Whether a failed answer is Kotak's own body, not an exception the SDK caught."""
+    if not isinstance(payload, dict):
+        return False
+    if isinstance(payload.get("error"), list):
+        return True
+    return any(key in payload for key in ("stat", "stCode", "errMsg", "emsg", "message", "fault"))
+
+
+def order_refusal_message(payload: Any) -> str:
+    """Kotak's reason for refusing an order.
+
+    Neo sometimes puts its only useful words in `stat` and a generic one in
+    `errMsg` ({"errMsg":"error from core","stat":"Put Order Response : Client
+    OrderID already exists Data: 0"}), so a `stat` that is a sentence is kept too.
+    """
+    message = error_message(payload)
+    stat = str(payload.get("stat") or "").strip() if isinstance(payload, dict) else ""
+    if stat and stat.lower() not in ("ok", "not_ok") and stat not in message:
+        return f"{message} ({stat})"
+    return message
+
+
+def history_body(payload: Any) -> Any:
+    """NeoAPI.order_history wraps Kotak's answer as {"data": <answer>}; this is the answer."""
+    if isinstance(payload, dict) and set(payload) == {"data"} and isinstance(payload["data"], dict):
+        return payload["data"]
+    return payload
+
+
+@dataclass(frozen=True)
+class _OrderKeys:
+    """The keys that differ between the order book's rows and the order history's."""
+
+    exchange_order_id: str
+    validity: str
+    order_timestamp: str
+    exchange_timestamp: str
+
+
+# The book's `ordDtTm` is when the order was entered, `exCfmTm` when the
+# exchange confirmed it. A history row is one state: `flDtTm` is that state's
+# time, `exchTmstp` the exchange's.
+BOOK_KEYS = _OrderKeys("exOrdId", "vldt", "ordDtTm", "exCfmTm")
+HISTORY_KEYS = _OrderKeys("exchOrdId", "ordDur", "flDtTm", "exchTmstp")
+
+
+def _order_from_row(row: Mapping[str, Any], keys: _OrderKeys) -> BrokerOrder:
+    """One order row. Neo keeps the unfilled quantity (`unFldSz`) on a final
+    order; nothing is pending on one, so it is 0 there."""
+    wire_status = str(row.get("ordSt") or "").strip().lower()
+    status = order_status_from_wire(wire_status)
+    return BrokerOrder(
+        broker_order_id=str(row["nOrdNo"]),
+        status=status,
+        tradingsymbol=row.get("trdSym") or "",
+        exchange=exchange_from_wire(row.get("exSeg")),
+        transaction_type=_lookup(TRANSACTION_TYPES, row.get("trnsTp"), "transaction type"),
+        order_type=_lookup(ORDER_TYPES, row.get("prcTp"), "order type"),
+        product=product_from_wire(row.get("prod")),
+        quantity=_quantity(row.get("qty")),
+        filled_quantity=_quantity(row.get("fldQty")),
+        pending_quantity=0 if status in FINAL_ORDER_STATUSES else _quantity(row.get("unFldSz")),
+        price=_money(row.get("prc")),
+        trigger_price=_money(row.get("trgPrc")),
+        average_price=_money(row.get("avgPrc")),
+        status_message=_text(row.get("rejRsn")),
+        tag=_text(row.get("GuiOrdId")),
+        exchange_order_id=_text(row.get(keys.exchange_order_id)),
+        variety="amo" if wire_status in AMO_STATUSES else "regular",
+        validity=_lookup(VALIDITIES, row.get(keys.validity), "validity"),
+        order_timestamp=timestamp_from_wire(row.get(keys.order_timestamp)),
+        exchange_timestamp=timestamp_from_wire(row.get(keys.exchange_timestamp)),
+    )
+
+
+def orders_from_wire(payload: Any) -> list[BrokerOrder]:
+    """GET quick/user/orders: the day's book, each order at its latest state."""
+    return [_order_from_row(row, BOOK_KEYS) for row in _rows(payload)]
+
+
+def order_history_from_wire(payload: Any) -> list[BrokerOrder]:
+    """POST quick/order/history (the answer inside the SDK's wrapper): one order's states, oldest first.
+
+    Neo lists them newest first ("complete" above "put order req received" in
+    the SDK docs' sample), so the list is reversed. `updRecvTm` is not the
+    state's time (it grows down Neo's list), so it cannot be sorted on.
+    """
+    return [_order_from_row(row, HISTORY_KEYS) for row in reversed(_rows(payload))]
+
+
+def fills_from_wire(payload: Any) -> list[Fill]:
+    """GET quick/user/trades: one Fill per row.
+
+    A row's `avgPrc` is the price of that fill (its `prc` is blank), `flId`
+    the exchange's trade id, `flDt` + `flTm` when it filled.
+    """
+    fills = []
+    for row in _rows(payload):
+        filled_on, filled_at = _text(row.get("flDt")), _text(row.get("flTm"))
+        fills.append(
+            Fill(
+                trade_id=str(row["flId"]),
+                broker_order_id=str(row["nOrdNo"]),
+                tradingsymbol=row.get("trdSym") or "",
+                exchange=exchange_from_wire(row.get("exSeg")),
+                transaction_type=_lookup(TRANSACTION_TYPES, row.get("trnsTp"), "transaction type"),
+                product=product_from_wire(row.get("prod")),
+                quantity=_quantity(row.get("fldQty")),
+                price=_money(row.get("avgPrc")),
+                exchange_order_id=_text(row.get("exOrdId")),
+                fill_timestamp=timestamp_from_wire(f"{filled_on} {filled_at}") if filled_on and filled_at else None,
+            )
+        )
+    return fills

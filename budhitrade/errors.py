@@ -25,6 +25,13 @@ class InvalidInput(ServiceError):
     status_code = 400
 
 
+class Forbidden(ServiceError):
+    """The caller may not do this (a request no account signs, for one)."""
+
+    status_code = 403
+    default_detail = "Not allowed."
+
+
 class NotFound(ServiceError):
     """The thing does not exist, or belongs to someone else."""
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from brokers.adapters.base import (
+    BrokerAuthRejected,
     BrokerError,
     BrokerOrderRejected,
     BrokerSessionExpired,
@@ -31,7 +32,7 @@ from brokers.adapters.registry import adapter_for
 from brokers.domain import FINAL_ORDER_STATUSES, BrokerOrder, ConnectionStatus, Fill, OrderChange, OrderRequest, OrderStatus
 from brokers.models import BrokerConnection
 from brokers.services import connection_call_wait, connection_expire
-from budhitrade.errors import Conflict, InvalidInput, ServiceError
+from budhitrade.errors import Conflict, Forbidden, InvalidInput, ServiceError
 from budhitrade.throttle import ThrottleTimeout, throttle_wait
 from orders.models import Order, OrderEvent, Trade
 
@@ -294,6 +295,32 @@ def order_cancel(*, order: Order) -> Order:
         raise OrderRejected(error.detail) from error
     logger.info("order_cancelled", extra={"account_id": order.connection.account_id, "order": str(order.pk)})
     return order_refresh(order=order)
+
+
+def order_push_apply(*, broker: str, account_id: str, payload: dict) -> Order | None:
+    """A broker's pushed order update (Kite's postback): checked against each matching account's secret, applied.
+
+    Raises Forbidden when no account's secret signs it; the order's fills
+    come from the trade book by a reconcile queued after the update.
+    """
+    from orders.tasks import order_reconcile_task
+
+    candidates = BrokerConnection.objects.filter(broker=broker, account_id__iexact=account_id).exclude(account_id="")
+    for connection in candidates:
+        try:
+            state = adapter_for(connection).order_from_push(payload)
+        except BrokerAuthRejected:
+            continue
+        order = (Order.objects.filter(connection=connection, broker_order_id=state.broker_order_id).first()
+                 or (Order.objects.filter(connection=connection, broker_tag=state.tag).first() if state.tag else None))
+        if order is not None:
+            order_apply(order=order, state=state, fills=[], source="postback")
+            transaction.on_commit(lambda pk=str(connection.pk): order_reconcile_task.delay(pk))
+        logger.info("order_postback_received", extra={"account_id": connection.account_id,
+                                                      "broker_order_id": state.broker_order_id})
+        return order
+    logger.warning("order_postback_refused", extra={"broker": broker, "account_id": account_id})
+    raise Forbidden("The postback's checksum does not match any connected account.")
 
 
 def order_reconcile(*, connection: BrokerConnection) -> int:

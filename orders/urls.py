@@ -9,4 +9,5 @@ urlpatterns = [
          name="order-history"),
     path("accounts/<str:account_id>/trades", views.TradeListView.as_view(), name="trade-list"),
     path("accounts/<str:account_id>/batch-orders", views.BatchOrderView.as_view(), name="batch-orders"),
+    path("broker/zerodha/postback", views.ZerodhaPostbackView.as_view(), name="zerodha-postback"),
 ]

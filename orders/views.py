@@ -322,3 +322,25 @@ class BatchOrderView(APIView):
                 "results": results})
 
         return _idempotent(request, place)
+
+
+class ZerodhaPostbackView(APIView):
+    """Kite's order postback (no JWT): its checksum is checked against the account's API secret; a bad one is 403."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(operation_id="zerodha_postback", request=inline_serializer("ZerodhaPostback", {
+        "user_id": serializers.CharField(), "order_id": serializers.CharField(),
+        "order_timestamp": serializers.CharField(), "status": serializers.CharField(),
+        "checksum": serializers.CharField(help_text="SHA-256 of order_id + order_timestamp + api_secret")}),
+                   responses={200: inline_serializer("PostbackOutput", {"status": serializers.CharField()}),
+                              403: inline_serializer("PostbackRefused", {"detail": serializers.CharField(),
+                                                                         "status_code": serializers.IntegerField()})})
+    def post(self, request):
+        payload = request.data if isinstance(request.data, dict) else {}
+        for name in ("user_id", "order_id", "order_timestamp", "checksum", "status"):
+            if not isinstance(payload.get(name), str) or not payload[name]:
+                raise InvalidInput(f"The postback has no {name}.")
+        services.order_push_apply(broker="zerodha", account_id=payload["user_id"], payload=payload)
+        return Response({"status": "ok"})

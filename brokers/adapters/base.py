@@ -163,6 +163,10 @@ class BrokerAdapter(ABC):
         """The day's trade book."""
         raise NotImplementedError
 
+    def order_from_push(self, payload: Mapping[str, Any]) -> BrokerOrder:
+        """An order update the broker pushed to us, once its signature is checked (BrokerAuthRejected if not)."""
+        raise NotImplementedError
+
     def limits(
         self, *, segment: LimitsSegment, exchange: LimitsExchange, product: LimitsProduct
     ) -> Limits:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from django.utils import timezone
@@ -113,3 +115,9 @@ class ZerodhaAdapter(BrokerAdapter):
     def trades(self) -> list[Fill]:
         """GET /trades."""
         return mapping.fills_from_wire(self._client().trades())
+
+    def order_from_push(self, payload: Mapping[str, Any]) -> BrokerOrder:
+        """Kite's order postback, after checking its checksum: SHA-256 of order_id + order_timestamp + api_secret."""
+        if not mapping.postback_checksum_ok(payload, api_secret=str(self.credentials.get("api_secret", ""))):
+            raise BrokerAuthRejected("The postback checksum does not match.")
+        return mapping.order_from_wire(dict(payload))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -361,3 +363,11 @@ def fills_from_wire(rows: list[dict[str, Any]] | None) -> list[Fill]:
         )
         for row in rows or []
     ]
+
+
+def postback_checksum_ok(payload: Mapping[str, Any], *, api_secret: str) -> bool:
+    """Kite signs each postback: checksum = SHA-256(order_id + order_timestamp + api_secret), hex."""
+    if not api_secret or not isinstance(payload.get("checksum"), str):
+        return False
+    expected = hashlib.sha256(f"{payload.get('order_id', '')}{payload.get('order_timestamp', '')}{api_secret}".encode()).hexdigest()
+    return hmac.compare_digest(expected, payload["checksum"])

@@ -1,0 +1,154 @@
+"""Orders on Zerodha and Kotak Neo through the API, the real SDKs answering from recorded broker responses."""
+
+import hashlib
+import json
+from urllib.parse import parse_qs
+
+import pytest
+import requests
+
+from brokers.tests.fixtures import KITE_ROOT, NEO_TRADE_HOST, wire_body
+from orders.models import Order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+LIMIT_BUY = {"tradingsymbol": "INFY", "exchange": "NSE", "transaction_type": "BUY", "quantity": 1,
+             "order_type": "LIMIT", "product": "CNC", "price": "1500", "tag": "strategy1"}
+
+
+def sent_form(call) -> dict:
+    return {name: values[0] for name, values in parse_qs(call.request.body).items()}
+
+
+def book_with(order: Order, status: str, **fields) -> dict:
+    """Kite's order book with one row for `order`, found by its tag as a lost answer would be."""
+    row = dict(wire_body("zerodha", "orders_book.json")["data"][4])
+    row.update(order_id="151220000000000", tag=order.broker_tag, status=status, tradingsymbol="INFY",
+               quantity=1, price=1500, **fields)
+    return {"status": "success", "data": [row]}
+
+
+def test_kite_order_is_placed_with_its_own_tag_and_saved_open(user_api, kite_wired_account, kite_wire):
+    kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
+
+    response = user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json")
+
+    assert response.json() == {"status": "success", "account_id": "ZX4821", "success": True,
+                               "order_id": "151220000000000", "message": "Order placed successfully"}
+    order = Order.objects.get()
+    form = sent_form(kite_wire.calls("/orders/regular")[0])
+    assert (form["tradingsymbol"], form["price"], form["tag"]) == ("INFY", "1500.00", order.broker_tag)
+    assert order.tag == "strategy1" and order.status == "OPEN"
+    assert [e.status for e in order.events.all()] == ["PENDING", "OPEN"]
+
+
+def test_kite_margin_refusal_is_seed_004s_error_and_the_order_is_kept(user_api, kite_wired_account, kite_wire):
+    kite_wire.reply("POST", "/orders/regular", "orders_place_insufficient_margin.json", status=400)
+
+    response = user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json")
+
+    reason = wire_body("zerodha", "orders_place_insufficient_margin.json")["message"]
+    assert response.status_code == 400
+    assert response.json() == {**response.json(), "status": "error", "success": False, "error": reason}
+    assert Order.objects.get().status == "REJECTED" and Order.objects.get().status_message == reason
+
+
+def test_kite_timeout_then_retry_with_the_same_key_finds_the_order_and_places_no_second(
+        user_api, kite_wired_account, kite_wire):
+    kite_wire.fail("POST", "/orders/regular", requests.exceptions.ReadTimeout())
+    first = user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json", HTTP_IDEMPOTENCY_KEY="kite-1")
+    order = Order.objects.get()
+    assert first.status_code == 504 and order.status == "UNKNOWN"
+    kite_wire.mock.add("GET", f"{KITE_ROOT}/orders", json=book_with(order, "OPEN"))
+    kite_wire.reply("GET", "/trades", "trades.json")
+
+    retry = user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json", HTTP_IDEMPOTENCY_KEY="kite-1")
+
+    assert retry.status_code == 200 and retry.json()["order_id"] == "151220000000000"
+    assert len(kite_wire.calls("/orders/regular")) == 1
+    order.refresh_from_db()
+    assert (order.status, order.broker_order_id, Order.objects.count()) == ("OPEN", "151220000000000", 1)
+    assert [e.source for e in order.events.all()] == ["user", "broker", "reconcile"]
+
+
+def _postback(order_id: str, secret: str, **fields) -> dict:
+    payload = {"user_id": "ZX4821", "order_id": order_id, "order_timestamp": "2026-11-16 10:05:12",
+               "exchange_timestamp": "2026-11-16 10:05:12", "status": "COMPLETE", "tradingsymbol": "INFY",
+               "exchange": "NSE", "transaction_type": "BUY", "order_type": "LIMIT", "product": "CNC",
+               "variety": "regular", "validity": "DAY", "quantity": 1, "filled_quantity": 1,
+               "pending_quantity": 0, "price": 1500, "trigger_price": 0, "average_price": 1499.5,
+               "status_message": None, "tag": None, **fields}
+    payload["checksum"] = hashlib.sha256(f"{order_id}{payload['order_timestamp']}{secret}".encode()).hexdigest()
+    return payload
+
+
+def test_kite_postback_with_a_good_checksum_completes_the_order(api, user_api, kite_wired_account, kite_wire):
+    kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
+    user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json")
+
+    response = api.post("/broker/zerodha/postback", _postback("151220000000000", "s"), format="json")
+
+    order = Order.objects.get()
+    assert response.status_code == 200
+    assert (order.status, order.filled_quantity, float(order.average_price)) == ("COMPLETE", 1, 1499.5)
+    assert order.events.last().source == "postback"
+
+
+@pytest.mark.parametrize("secret, fields", [("not-the-secret", {}), ("s", {"checksum": "0" * 64})])
+def test_a_forged_postback_is_403_and_changes_nothing(api, user_api, kite_wired_account, kite_wire, secret, fields):
+    kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
+    user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json")
+
+    response = api.post("/broker/zerodha/postback", {**_postback("151220000000000", secret), **fields}, format="json")
+
+    assert response.status_code == 403 and response.json()["status_code"] == 403
+    assert Order.objects.get().status == "OPEN" and Order.objects.get().events.count() == 2
+
+
+def test_a_postback_missing_its_checksum_is_400(api):
+    assert api.post("/broker/zerodha/postback", {"user_id": "ZX4821"}, format="json").status_code == 400
+
+
+def test_kotak_order_is_placed_with_mapped_values_and_saved(user_api, neo_wired_account, neo_wire):
+    neo_wire.reply("POST", f"{NEO_TRADE_HOST}/quick/order/rule/ms/place", "order_place_success.json")
+
+    response = user_api.post("/accounts/AB123/orders", LIMIT_BUY, format="json")
+
+    assert response.json()["order_id"] == "250122000612876"
+    [call] = neo_wire.calls(f"{NEO_TRADE_HOST}/quick/order/rule/ms/place")
+    sent = json.loads(parse_qs(call.content.decode())["jData"][0])
+    assert (sent["ts"], sent["es"], sent["tt"], sent["pt"], sent["ig"]) == (
+        "INFY", "nse_cm", "B", "L", Order.objects.get().broker_tag)
+
+
+def test_kotak_refusal_is_seed_004s_error(user_api, neo_wired_account, neo_wire):
+    neo_wire.reply("POST", f"{NEO_TRADE_HOST}/quick/order/rule/ms/place", "order_place_insufficient_balance.json")
+
+    response = user_api.post("/accounts/AB123/orders", LIMIT_BUY, format="json")
+
+    assert response.status_code == 400 and response.json()["error"].startswith("Insufficient balance")
+    assert Order.objects.get().status == "REJECTED"
+
+
+def test_kite_allows_25_modifications_of_one_order(user_api, kite_wired_account, kite_wire):
+    kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
+    kite_wire.reply("PUT", "/orders/regular/151220000000000", "orders_modify_success.json")
+    kite_wire.reply("GET", "/trades", "trades.json")
+    user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json")
+    kite_wire.mock.add("GET", f"{KITE_ROOT}/orders", json=book_with(Order.objects.get(), "OPEN"))
+    path = "/accounts/ZX4821/orders/151220000000000"
+
+    answers = [user_api.patch(path, {"price": str(1490 + n % 5)}, format="json").status_code for n in range(26)]
+
+    assert answers[:25] == [200] * 25 and answers[25] == 429
+
+
+def test_orders_beyond_the_per_second_budget_wait_for_the_next_second(user_api, kite_wired_account, kite_wire,
+                                                                    settings):
+    settings.BROKER_ORDER_RATE_LIMITS = {"zerodha": [(2, 1)]}
+    kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
+
+    for _ in range(5):
+        assert user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json").status_code == 200
+
+    sent_at = [int(order.events.get(status="OPEN").at.timestamp()) for order in Order.objects.all()]
+    assert max(sent_at.count(second) for second in set(sent_at)) <= 2 and len(set(sent_at)) >= 3

@@ -260,3 +260,16 @@ class InstrumentSpec:
     known: bool
     lot_size: int = 1
     tick_size: Decimal = Decimal("0.05")
+
+
+@dataclass(frozen=True)
+class OrderProgress:
+    """A pushed order update (a broker's order feed): what moved, not the whole order."""
+
+    broker_order_id: str
+    status: OrderStatus
+    filled_quantity: int
+    pending_quantity: int
+    average_price: Decimal
+    exchange_order_id: str = ""
+    status_message: str = ""

@@ -29,7 +29,16 @@ from brokers.adapters.base import (
     BrokerUnavailable,
 )
 from brokers.adapters.registry import adapter_for
-from brokers.domain import FINAL_ORDER_STATUSES, BrokerOrder, ConnectionStatus, Fill, OrderChange, OrderRequest, OrderStatus
+from brokers.domain import (
+    FINAL_ORDER_STATUSES,
+    BrokerOrder,
+    ConnectionStatus,
+    Fill,
+    OrderChange,
+    OrderProgress,
+    OrderRequest,
+    OrderStatus,
+)
 from brokers.models import BrokerConnection
 from brokers.services import connection_call_wait, connection_expire
 from budhitrade.errors import Conflict, Forbidden, InvalidInput, ServiceError
@@ -295,6 +304,32 @@ def order_cancel(*, order: Order) -> Order:
         raise OrderRejected(error.detail) from error
     logger.info("order_cancelled", extra={"account_id": order.connection.account_id, "order": str(order.pk)})
     return order_refresh(order=order)
+
+
+def order_progress_apply(*, connection: BrokerConnection, progress: OrderProgress) -> bool:
+    """A broker's order-feed update: status, fills and average price move; new fills are fetched by a reconcile."""
+    from orders.tasks import order_reconcile_task
+
+    with transaction.atomic():
+        order = (Order.objects.select_for_update().filter(connection=connection,
+                                                          broker_order_id=progress.broker_order_id).first())
+        if order is None or order.status in FINAL_ORDER_STATUSES:
+            return False
+        filled_more = progress.filled_quantity > order.filled_quantity
+        before = (order.status, order.filled_quantity, order.status_message)
+        order.status = progress.status
+        order.filled_quantity = progress.filled_quantity
+        order.pending_quantity = progress.pending_quantity
+        order.average_price = progress.average_price or order.average_price
+        order.exchange_order_id = progress.exchange_order_id or order.exchange_order_id
+        order.status_message = progress.status_message or order.status_message
+        order.save()
+        if (order.status, order.filled_quantity, order.status_message) == before:
+            return False
+        _event(order, source="feed")
+        if filled_more:
+            transaction.on_commit(lambda: order_reconcile_task.delay(str(connection.pk)))
+    return True
 
 
 def order_push_apply(*, broker: str, account_id: str, payload: dict) -> Order | None:

@@ -8,7 +8,7 @@ returns is BudhiTrade's own domain types; wire formats stop inside it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -19,6 +19,7 @@ from brokers.domain import (
     Fill,
     InstrumentSpec,
     OrderChange,
+    OrderProgress,
     OrderRequest,
     FundsSegment,
     Holding,
@@ -161,6 +162,10 @@ class BrokerAdapter(ABC):
 
     def trades(self) -> list[Fill]:
         """The day's trade book."""
+        raise NotImplementedError
+
+    def order_updates(self) -> AsyncIterator[OrderProgress]:
+        """The broker's order feed, where it has one: each update as it happens, until the feed ends."""
         raise NotImplementedError
 
     def order_from_push(self, payload: Mapping[str, Any]) -> BrokerOrder:

@@ -266,6 +266,8 @@ KOTAK_NEO_SESSION_HOURS = env_int("KOTAK_NEO_SESSION_HOURS", 24)
 # A custom httpx transport for the Kotak Neo SDK (proxy, mTLS, recorded
 # responses in tests). None means the SDK's own.
 KOTAK_NEO_TRANSPORT = None
+# The Kotak Neo order feed's URL when it is not the session's own (a proxy; tests).
+KOTAK_NEO_ORDER_FEED_URL = env_str("KOTAK_NEO_ORDER_FEED_URL") or None
 PAPER_OPENING_CASH = env_str("PAPER_OPENING_CASH", "1000000")
 # The paper market's random seed: the same seed and clock give the same prices.
 PAPER_SEED = env_int("PAPER_SEED", 2026)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -20,6 +22,7 @@ from brokers.domain import (
     LimitsSegment,
     LoginStep,
     OrderChange,
+    OrderProgress,
     OrderRequest,
     Position,
     SegmentFunds,
@@ -143,3 +146,8 @@ class KotakNeoAdapter(BrokerAdapter):
     def trades(self) -> list[Fill]:
         """NeoAPI.trade_report (GET quick/user/trades)."""
         return mapping.fills_from_wire(self._client().trades())
+
+    async def order_updates(self) -> AsyncIterator[OrderProgress]:
+        """NeoAPI.create_order_feed (wss://<base>/realtime): each order update as Kotak pushes it."""
+        async for frame in self._client().order_feed(url=settings.KOTAK_NEO_ORDER_FEED_URL):
+            yield mapping.order_progress_from_feed(frame)

@@ -10,7 +10,7 @@ the payload's own error fields (read by mapping.py).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,8 @@ from django.conf import settings
 from neo_api_client import NeoAPI
 from neo_api_client.exceptions import ApiException
 from neo_api_client.utils.positions_pnl import compute_position_metrics
+from neo_api_client.websocket.orderfeed.exceptions import ConnectionError as OrderFeedConnectionError
+from neo_api_client.websocket.orderfeed.models import OrderUpdate
 
 from brokers.adapters.base import (
     BrokerAuthRejected,
@@ -183,6 +185,25 @@ class KotakNeoClient:
     def trades(self) -> dict[str, Any]:
         """NeoAPI.trade_report: GET quick/user/trades, the day's trade book."""
         return self._call(self._neo.trade_report, empty_ok=True)
+
+    async def order_feed(self, *, url: str | None = None) -> AsyncIterator[dict[str, Any]]:
+        """NeoAPI.create_order_feed: wss://<base>/realtime; yields each `order` frame's data with Kotak's keys.
+
+        The SDK sends its connection string, drops the acknowledgement and
+        reconnects by itself; the feed ends when it gives up.
+        """
+        options = {"url": url} if url else {}
+        try:
+            feed = self._neo.create_order_feed(max_connect_retries=0, max_reconnect_attempts=0, **options)
+        except ValueError as error:  # no trade session
+            raise BrokerSessionExpired("The Kotak Neo session has expired; reconnect the account.") from error
+        try:
+            async with feed:
+                async for message in feed:
+                    if isinstance(message, OrderUpdate):
+                        yield message.data.model_dump(by_alias=True, exclude_none=True)
+        except OrderFeedConnectionError as error:
+            raise BrokerUnavailable("The Kotak Neo order feed cannot be reached.") from error
 
     def logout(self) -> None:
         """NeoAPI.logout(): the SDK drops its tokens (Kotak has no logout call for Trade API sessions)."""

@@ -25,6 +25,7 @@ from brokers.domain import (
     LimitsProduct,
     LimitsSegment,
     OrderChange,
+    OrderProgress,
     OrderRequest,
     OrderStatus,
     Position,
@@ -698,3 +699,17 @@ def fills_from_wire(payload: Any) -> list[Fill]:
             )
         )
     return fills
+
+
+def order_progress_from_feed(data: Mapping[str, Any]) -> OrderProgress:
+    """One `order` frame of the order feed (nOrdNo, ordSt, fldQty, unFldSz, avgPrc, exOrdId)."""
+    status = order_status_from_wire(data.get("ordSt"))
+    return OrderProgress(
+        broker_order_id=str(data["nOrdNo"]),
+        status=status,
+        filled_quantity=_quantity(data.get("fldQty")),
+        pending_quantity=0 if status in FINAL_ORDER_STATUSES else _quantity(data.get("unFldSz")),
+        average_price=_money(data.get("avgPrc")),
+        exchange_order_id=_text(data.get("exOrdId")),
+        status_message=_text(data.get("rejRsn")),
+    )

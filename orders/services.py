@@ -219,11 +219,13 @@ def order_apply(*, order: Order, state: BrokerOrder, fills: list[Fill], source: 
     if changed:
         _event(order, source=source)
     if new_fills:
-        transaction.on_commit(lambda: _refresh_position(order.connection, order.tradingsymbol))
+        from orders.tasks import position_refresh_task
+
+        transaction.on_commit(lambda: position_refresh_task.delay(str(order.connection_id), order.tradingsymbol))
     return changed or bool(new_fills)
 
 
-def _refresh_position(connection: BrokerConnection, tradingsymbol: str) -> None:
+def position_refresh(*, connection: BrokerConnection, tradingsymbol: str) -> None:
     """After a fill: sync the account, then tell subscribers the position (seed 004's position_update)."""
     from portfolio.models import Position
     from portfolio.services import account_sync

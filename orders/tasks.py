@@ -35,3 +35,11 @@ def order_reconcile_task(connection_id: str) -> None:
         services.order_reconcile(connection=connection)
     except (BrokerError, ServiceError) as error:
         logger.info("order_reconcile_failed", extra={"account_id": connection.account_id, "reason": error.detail})
+
+
+@shared_task(ignore_result=True)
+def position_refresh_task(connection_id: str, tradingsymbol: str) -> None:
+    """After a fill, off the request and the market loop: sync the account and push the position."""
+    connection = BrokerConnection.objects.filter(pk=connection_id).first()
+    if connection is not None:
+        services.position_refresh(connection=connection, tradingsymbol=tradingsymbol)

@@ -215,3 +215,29 @@ def live_daphne():
     yield port
     process.terminate()
     process.wait(timeout=10)
+
+
+# --- A Celery worker ----------------------------------------------------------------------------
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """Celery's test worker (threads) on the suite's Redis: tasks queued by the code under test really run."""
+    from celery.contrib.testing.worker import start_worker
+
+    from budhitrade.celery import app
+
+    if not settings.REDIS_URL:
+        pytest.fail("Tests with a Celery worker need Redis (REDIS_URL); `make test` starts one.")
+    app.control.purge()
+    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=30):
+        yield
+
+
+def wait_for(condition, timeout: float = 20.0) -> bool:
+    """Poll `condition` until it holds (True) or `timeout` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False

@@ -8,7 +8,7 @@ from brokers.adapters.base import BrokerTimeout
 from brokers.adapters.paper import market
 from brokers.adapters.paper.adapter import PaperAdapter
 from brokers.models import BrokerConnection, PaperInstrument, PaperOrder
-from brokers.tests.fixtures import PAPER_START_DAY, ist
+from brokers.tests.fixtures import PAPER_START_DAY, ist, wait_for
 from orders.models import Order
 from portfolio.models import Position
 
@@ -40,7 +40,7 @@ def place(api, account, **fields):
     return api.post(f"/accounts/{account}/orders", order(**fields), format="json")
 
 
-def test_market_order_fills_at_once_and_shows_in_the_book_trades_and_positions(user_api, account):
+def test_market_order_fills_at_once_and_shows_in_the_book_trades_and_positions(user_api, account, celery_worker):
     price = ltp("ITC")
 
     response = place(user_api, account, quantity=10)
@@ -57,7 +57,8 @@ def test_market_order_fills_at_once_and_shows_in_the_book_trades_and_positions(u
     assert (trade["quantity"], trade["price"], trade["order_id"]) == (10, float(price), body["order_id"])
     history = user_api.get(f"/accounts/{account}/orders/{body['order_id']}/history").json()["history"]
     assert [event["status"] for event in history] == ["PENDING", "COMPLETE"]
-    assert Position.objects.get(connection__account_id=account, tradingsymbol="ITC").quantity == 10
+    positions = Position.objects.filter(connection__account_id=account, tradingsymbol="ITC", quantity=10)
+    assert wait_for(positions.exists)  # refreshed by a worker after the fill
 
 
 def test_a_large_market_order_walks_the_depth_and_pays_slippage(user_api, paper_market):

@@ -40,14 +40,14 @@ def market_buy(connection, quantity=10):
         quantity=quantity))
 
 
-async def test_a_paper_fill_reaches_the_owner_as_order_and_position_updates(user, paper_connection):
+async def test_a_paper_fill_reaches_the_owner_as_order_and_position_updates(user, paper_connection, celery_worker):
     socket_, connected, _ = await open_socket(user, paper_connection.account_id)
     assert connected
     assert json.loads(await socket_.receive_from())["type"] == "connection"
 
     order = await database_sync_to_async(market_buy)(paper_connection)
 
-    messages = [json.loads(await socket_.receive_from(timeout=5)) for _ in range(3)]
+    messages = [json.loads(await socket_.receive_from(timeout=15)) for _ in range(3)]
     updates = [m for m in messages if m["type"] == "order_update"]
     assert [u["status"] for u in updates] == ["PENDING", "COMPLETE"]
     done = updates[-1]

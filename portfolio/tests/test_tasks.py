@@ -4,12 +4,12 @@ import time
 from datetime import datetime
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from brokers.calendar import IST
 from brokers.models import BrokerConnection
 from brokers.services import connection_call_wait
+from brokers.tests.fixtures import wait_for
 from budhitrade.celery import app
 from portfolio import tasks
 from portfolio.models import AccountSync, DailySnapshot
@@ -17,24 +17,6 @@ from portfolio.models import AccountSync, DailySnapshot
 IN_SESSION = datetime(2026, 11, 17, 11, 0, tzinfo=IST)  # a Tuesday
 AFTER_CLOSE = datetime(2026, 11, 17, 15, 45, tzinfo=IST)
 SATURDAY = datetime(2026, 11, 21, 11, 0, tzinfo=IST)
-
-
-def wait_for(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-@pytest.fixture
-def celery_worker(transactional_db):
-    if not settings.REDIS_URL:
-        pytest.fail("The beat-job tests need Redis (REDIS_URL); `make test` starts one.")
-    app.control.purge()
-    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=30):
-        yield
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
@@ -21,6 +19,7 @@ from brokers.domain import ConnectionStatus, LoginStep
 from brokers.models import BrokerConnection
 from brokers.selectors import PENDING
 from budhitrade.errors import Conflict, InvalidInput, NotFound
+from budhitrade.publish import group_push
 from budhitrade.throttle import ThrottleTimeout, throttle_wait
 
 logger = logging.getLogger("budhitrade.brokers")
@@ -53,15 +52,7 @@ def _publish(connection: BrokerConnection) -> None:
     }
     group = connections_group(connection.user_id)
 
-    def send() -> None:
-        try:
-            async_to_sync(get_channel_layer().group_send)(
-                group, {"type": "connection.update", "payload": payload}
-            )
-        except Exception:  # a push is best-effort; the state change already stands
-            logger.warning("connection_update_not_pushed", extra={"connection_id": payload["connection_id"]}, exc_info=True)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: group_push(group, {"type": "connection.update", "payload": payload}))
 
 
 def _record_error(connection: BrokerConnection, error: BrokerError) -> None:

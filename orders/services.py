@@ -14,8 +14,6 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -42,6 +40,7 @@ from brokers.domain import (
 from brokers.models import BrokerConnection
 from brokers.services import connection_call_wait, connection_expire
 from budhitrade.errors import Conflict, Forbidden, InvalidInput, ServiceError
+from budhitrade.publish import group_push, publisher
 from budhitrade.throttle import ThrottleTimeout, throttle_wait
 from orders.models import Order, OrderEvent, Trade
 
@@ -73,14 +72,8 @@ def _timestamp(moment) -> str | None:
 
 
 def _publish(connection: BrokerConnection, payload: dict) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-
-    def send():
-        async_to_sync(layer.group_send)(orders_group(connection.pk), {"type": "order.event", "payload": payload})
-
-    transaction.on_commit(send)
+    group = orders_group(connection.pk)
+    transaction.on_commit(lambda: group_push(group, {"type": "order.event", "payload": payload}))
 
 
 def _publish_order(order: Order) -> None:
@@ -182,11 +175,13 @@ def order_place(*, connection: BrokerConnection, request: OrderRequest, idempote
         error.order = order
         raise
     # The broker's own update may already have moved it on (a paper fill is announced during the call).
-    Order.objects.filter(pk=order.pk).update(broker_order_id=broker_order_id)
-    Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(status=OrderStatus.OPEN)
-    order.refresh_from_db()
-    if order.status == OrderStatus.OPEN and not order.events.filter(status=OrderStatus.OPEN).exists():
+    if Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
+            status=OrderStatus.OPEN, broker_order_id=broker_order_id):
+        order.status, order.broker_order_id = OrderStatus.OPEN, broker_order_id
         _event(order, source="broker", message="Order placed")
+    else:
+        Order.objects.filter(pk=order.pk).update(broker_order_id=broker_order_id)
+        order.refresh_from_db()
     logger.info("order_placed", extra={"account_id": connection.account_id, "order": str(order.pk),
                                        "broker_order_id": broker_order_id})
     return order
@@ -236,12 +231,10 @@ def position_refresh(*, connection: BrokerConnection, tradingsymbol: str) -> Non
         logger.warning("position_refresh_failed", extra={"account_id": connection.account_id, "reason": error.detail})
         return
     for position in Position.objects.filter(connection=connection, tradingsymbol=tradingsymbol):
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(orders_group(connection.pk), {"type": "order.event", "payload": {
-                "type": "position_update", "account_id": connection.account_id, "tradingsymbol": tradingsymbol,
-                "product": position.product, "quantity": position.quantity, "pnl": float(position.pnl),
-                "timestamp": timezone.now().isoformat()}})
+        publisher.send(orders_group(connection.pk), {"type": "order.event", "payload": {
+            "type": "position_update", "account_id": connection.account_id, "tradingsymbol": tradingsymbol,
+            "product": position.product, "quantity": position.quantity, "pnl": float(position.pnl),
+            "timestamp": timezone.now().isoformat()}}, wait=True)
 
 
 def _open_order(order: Order) -> None:

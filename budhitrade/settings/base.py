@@ -134,7 +134,12 @@ TEMPLATES = [
 # --- Database --------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # A connection pool per process, not persistent connections: daphne runs each sync request in a new
+    # thread, so CONN_MAX_AGE would leave one connection behind per request (Django's advice for ASGI).
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": env_int("DB_POOL_MAX_SIZE", 20), "timeout": 10,
+    }
 else:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

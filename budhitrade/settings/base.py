@@ -283,11 +283,11 @@ PAPER_LATENCY_SECONDS = float(env_str("PAPER_LATENCY_SECONDS", "0"))
 # Trading days of paper-market history the demo replays on first run.
 PAPER_DEMO_HISTORY_DAYS = env_int("PAPER_DEMO_HISTORY_DAYS", 7)
 # Broker API budgets per account: (calls, seconds). Kite allows 10 requests a
-# second per API key; Kotak Neo documents 10 a second for its quick APIs.
+# second per API key; Kotak Neo allows 25 requests a second (and 10 orders, BROKER_ORDER_RATE_LIMITS).
 # The paper exchange has none.
 BROKER_API_RATE_LIMITS = {
     "zerodha": (env_int("ZERODHA_API_CALLS_PER_SECOND", 10), 1),
-    "kotak_neo": (env_int("KOTAK_NEO_API_CALLS_PER_SECOND", 10), 1),
+    "kotak_neo": (env_int("KOTAK_NEO_API_CALLS_PER_SECOND", 25), 1),
 }
 # Order budgets per account, paced through Redis: [(orders, seconds), ...].
 BROKER_ORDER_RATE_LIMITS = {

@@ -280,6 +280,11 @@ PAPER_SEED = env_int("PAPER_SEED", 2026)
 PAPER_MARKET_INTERVAL_SECONDS = float(env_str("PAPER_MARKET_INTERVAL_SECONDS", "1"))
 # Simulated round-trip latency of each paper broker call (benchmarks, realism).
 PAPER_LATENCY_SECONDS = float(env_str("PAPER_LATENCY_SECONDS", "0"))
+# The paper exchange's hours: "nse" (09:15-15:30 IST, weekdays) or "always" (00:00-23:59 every day,
+# for practice outside NSE hours).
+PAPER_MARKET_HOURS = env_str("PAPER_MARKET_HOURS", "nse")
+if PAPER_MARKET_HOURS not in ("nse", "always"):
+    raise ImproperlyConfigured("PAPER_MARKET_HOURS is nse or always.")
 # Trading days of paper-market history the demo replays on first run.
 PAPER_DEMO_HISTORY_DAYS = env_int("PAPER_DEMO_HISTORY_DAYS", 7)
 # Broker API budgets per account: (calls, seconds). Kite allows 10 requests a

@@ -282,3 +282,14 @@ def test_admin_lists_orders_with_history_and_cancels_an_open_one(client, make_us
     assert listing.status_code == 200 and order_id in listing.content.decode()
     assert detail.status_code == 200 and "Order received" in detail.content.decode()
     assert Order.objects.get(pk=stored.pk).status == "CANCELLED"
+
+
+def test_with_practice_hours_the_paper_market_trades_in_the_evening(user_api, account, settings):
+    settings.PAPER_MARKET_HOURS = "always"
+    market.market_advance(to=ist(PAPER_START_DAY, 20, 0))
+
+    body = place(user_api, account).json()
+
+    assert Order.objects.get(broker_order_id=body["order_id"]).status == "COMPLETE"
+    market.market_advance(to=ist(PAPER_START_DAY, 23, 50))  # ten minutes before the all-day session closes
+    assert market.catalogue.square_off_at(PAPER_START_DAY) == ist(PAPER_START_DAY, 23, 49)

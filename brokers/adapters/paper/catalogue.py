@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from brokers.calendar import (  # noqa: F401  (the exchange's calendar, re-exported)
-    IST,
-    MARKET_CLOSE,
-    MARKET_OPEN,
-    MIS_SQUARE_OFF,
-    SESSION_MINUTES,
-    is_trading_day,
-    next_trading_day,
-    previous_trading_day,
-    session_bounds,
-)
+from django.conf import settings
+
+from brokers import calendar
+from brokers.calendar import IST, MARKET_CLOSE, SESSION_MINUTES  # noqa: F401  (re-exported for the walk)
 
 TICK = Decimal("0.05")
 
@@ -120,6 +113,48 @@ FUTURE_EXPIRIES = 3
 RISK_FREE_RATE = 0.065
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _WEEKLY_MONTH_CODES = "123456789OND"
+
+
+# --- the paper exchange's calendar: NSE's, or open all day every day (PAPER_MARKET_HOURS=always) -------
+
+def _always_open() -> bool:
+    return settings.PAPER_MARKET_HOURS == "always"
+
+
+def is_trading_day(day: date) -> bool:
+    return True if _always_open() else calendar.is_trading_day(day)
+
+
+def session_bounds(day: date) -> tuple[datetime, datetime]:
+    """09:15 to 15:30 IST; or 00:00 to 23:59 IST for practice outside NSE hours."""
+    if _always_open():
+        return datetime.combine(day, time(0, 0), IST), datetime.combine(day, time(23, 59), IST)
+    return calendar.session_bounds(day)
+
+
+def square_off_at(day: date) -> datetime:
+    """Intraday positions close ten minutes before the session does (15:20 IST on NSE hours)."""
+    return session_bounds(day)[1] - timedelta(minutes=10)
+
+
+def session_is_open(moment: datetime) -> bool:
+    day = moment.astimezone(IST).date()
+    open_at, close_at = session_bounds(day)
+    return is_trading_day(day) and open_at <= moment < close_at
+
+
+def next_trading_day(day: date) -> date:
+    day += timedelta(days=1)
+    while not is_trading_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def previous_trading_day(day: date) -> date:
+    day -= timedelta(days=1)
+    while not is_trading_day(day):
+        day -= timedelta(days=1)
+    return day
 
 
 def expiry_close(day: date) -> datetime:

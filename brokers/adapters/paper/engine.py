@@ -21,7 +21,7 @@ from django.db import transaction
 from django.dispatch import Signal
 
 from brokers.adapters.paper import ledger
-from brokers.calendar import session_is_open
+from brokers.adapters.paper.catalogue import session_is_open
 from brokers.models import PaperAccount, PaperInstrument, PaperMarket, PaperOrder, PaperTrade
 
 logger = logging.getLogger("budhitrade.paper")

@@ -292,7 +292,7 @@ def _events(start: datetime, end: datetime) -> list[tuple[datetime, str, date]]:
     while day <= end.astimezone(IST).date():
         if catalogue.is_trading_day(day):
             open_at, close_at = catalogue.session_bounds(day)
-            square_off = datetime.combine(day, catalogue.MIS_SQUARE_OFF, IST)
+            square_off = catalogue.square_off_at(day)
             for moment, kind in ((open_at, "open"), (square_off, "square_off"), (close_at, "close")):
                 if start < moment <= end:
                     events.append((moment, kind, day))

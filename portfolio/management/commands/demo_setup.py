@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from brokers import services as broker_services
 from brokers.adapters.paper import catalogue, ledger, market
-from brokers.calendar import IST, next_trading_day, previous_trading_day, session_bounds
+from brokers.adapters.paper.catalogue import IST, next_trading_day, previous_trading_day, session_bounds
 from brokers.domain import Broker, ConnectionStatus
 from brokers.models import BrokerConnection, PaperAccount, PaperHolding, PaperInstrument, PaperMarket
 from portfolio import services

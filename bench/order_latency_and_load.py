@@ -37,7 +37,8 @@ import time
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from benchdb import database_recreate  # noqa: E402  (bench/ is the script's own folder)
 
 REPO = Path(__file__).resolve().parent.parent
 SESSION_START = datetime.fromisoformat("2026-11-24T10:00:00+05:30")
@@ -49,14 +50,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def setup(args) -> None:
-    import psycopg
-
-    parts = urlsplit(args.database_url)
-    name = parts.path.lstrip("/")
-    assert "bench" in name, "a bench database's name contains 'bench'"
-    with psycopg.connect(urlunsplit(("postgresql", parts.netloc, "/postgres", "", "")), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    database_recreate(args.database_url)
     os.environ.update(DATABASE_URL=args.database_url, REDIS_URL=args.redis_url, BUDHITRADE_STATE_DIR=args.state_dir,
                       DJANGO_SETTINGS_MODULE="budhitrade.settings.base", LOG_LEVEL="WARNING",
                       RATE_LIMIT_USER_PER_MINUTE="10000000", RATE_LIMIT_ANON_PER_MINUTE="10000000")

@@ -60,6 +60,8 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from benchdb import database_recreate  # noqa: E402  (bench/ is the script's own folder)
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH_USERNAME = "bench-positions"
 BENCH_ACCOUNT_ID = "BENCHPOS1"
@@ -115,17 +117,7 @@ def _environment(args: argparse.Namespace) -> None:
 
 
 def _database_create(database_url: str) -> None:
-    """Drop and create the bench database on its server."""
-    import psycopg
-
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    if "bench" not in name:
-        sys.exit(f"refusing to drop database {name!r}: a bench database's name contains 'bench'")
-    scheme = "postgresql" if parts.scheme in ("postgres", "postgresql") else parts.scheme
-    with psycopg.connect(urlunsplit((scheme, parts.netloc, "/postgres", "", "")), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    database_recreate(database_url)
 
 
 def _django_setup() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,16 +18,17 @@ def is_trading_day(day: date) -> bool:
     return day.weekday() < 5
 
 
-def next_trading_day(day: date) -> date:
+def next_trading_day(day: date, *, trading: Callable[[date], bool] = is_trading_day) -> date:
+    """The first day after `day` that `trading` (NSE's weekdays unless given) calls a trading day."""
     day += timedelta(days=1)
-    while not is_trading_day(day):
+    while not trading(day):
         day += timedelta(days=1)
     return day
 
 
-def previous_trading_day(day: date) -> date:
+def previous_trading_day(day: date, *, trading: Callable[[date], bool] = is_trading_day) -> date:
     day -= timedelta(days=1)
-    while not is_trading_day(day):
+    while not trading(day):
         day -= timedelta(days=1)
     return day
 

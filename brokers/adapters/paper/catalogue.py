@@ -144,17 +144,11 @@ def session_is_open(moment: datetime) -> bool:
 
 
 def next_trading_day(day: date) -> date:
-    day += timedelta(days=1)
-    while not is_trading_day(day):
-        day += timedelta(days=1)
-    return day
+    return calendar.next_trading_day(day, trading=is_trading_day)
 
 
 def previous_trading_day(day: date) -> date:
-    day -= timedelta(days=1)
-    while not is_trading_day(day):
-        day -= timedelta(days=1)
-    return day
+    return calendar.previous_trading_day(day, trading=is_trading_day)
 
 
 def expiry_close(day: date) -> datetime:

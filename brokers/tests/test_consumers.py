@@ -97,3 +97,17 @@ def test_update_made_in_this_process_reaches_a_client_of_daphne_through_redis(li
         update = json.loads(ws.recv(timeout=10))
 
     assert update["status"] == "expired" and update["account_id"] == "PA8"
+
+
+def test_an_idle_socket_on_daphne_stays_open_past_the_channel_layers_blocking_read(live_daphne, user):
+    """The layer blocks 5 s per read; an idle socket must outlive it (redis-py 8's 5 s read timeout once cut it)."""
+    import time
+
+    import websockets.sync.client
+
+    with websockets.sync.client.connect(f"ws://127.0.0.1:{live_daphne}/ws/connections?token={token(user)}",
+                                        open_timeout=10) as ws:
+        ws.recv(timeout=10)
+        time.sleep(7)  # the idle time under test, longer than the layer's 5 s blocking read
+        ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "pong"

@@ -173,7 +173,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "budhitrade:ws"},
+            # redis-py 8 reads with a 5 s socket timeout by default, which cuts the layer's blocking
+            # 5 s BZPOPMIN on every idle socket (channels_redis#422): give reads more than that.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "prefix": "budhitrade:ws"},
         }
     }
     CELERY_BROKER_URL = REDIS_URL

@@ -10,7 +10,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Sum
 from django.utils import timezone
 
 from brokers.adapters.base import BrokerError, BrokerSessionExpired
@@ -21,6 +20,7 @@ from brokers.models import BrokerConnection
 from brokers.services import connection_call_wait, connection_expire
 from budhitrade.errors import Conflict
 from portfolio.models import AccountSync, DailySnapshot, Funds, Holding, Position
+from portfolio.selectors import dashboard_totals
 
 logger = logging.getLogger("budhitrade.portfolio")
 SYNC_LOCK_SECONDS = 60
@@ -136,30 +136,19 @@ def account_sync_due(*, now: datetime) -> list[str]:
     return [str(pk) for pk in connected.values_list("pk", flat=True)]
 
 
-def _funds_totals(connection: BrokerConnection) -> tuple[Decimal, Decimal]:
-    """(free to trade, margin blocked) over the account's segments."""
-    free = blocked = Decimal("0")
-    for funds in Funds.objects.filter(connection=connection):
-        free += funds.net
-        blocked += Decimal(funds.utilised.get("debits", "0"))
-    return free, blocked
-
-
 @transaction.atomic
 def snapshot_take(*, connection: BrokerConnection, day: date) -> DailySnapshot:
-    """Record the account's stored portfolio as its snapshot for `day` (replacing one taken earlier that day)."""
-    holdings = Holding.objects.filter(connection=connection).aggregate(
-        value=Sum(F("last_price") * F("quantity")), invested=Sum(F("average_price") * F("quantity")),
-        pnl=Sum("pnl"), day=Sum(F("day_change") * F("quantity")))
-    positions = Position.objects.filter(connection=connection).aggregate(pnl=Sum("pnl"), day=Sum("day_pnl"))
-    free, blocked = _funds_totals(connection)
-    zero = Decimal("0")
-    holdings_value, invested = holdings["value"] or zero, holdings["invested"] or zero
+    """Record the account's stored portfolio as its snapshot for `day` (replacing one taken earlier that day).
+
+    The same totals the dashboard shows (selectors.dashboard_totals), so history and today agree.
+    """
+    totals = dashboard_totals(connections=[connection])
+    free, blocked, invested = totals["unused_funds"], totals["margin_blocked"], totals["invested"]
     snapshot, _ = DailySnapshot.objects.update_or_create(connection=connection, date=day, defaults={
-        "value": free + blocked + holdings_value,
+        "value": free + blocked + totals["holdings_value"],
         "invested": invested,
-        "pnl": (holdings["pnl"] or zero) + (positions["pnl"] or zero),
-        "day_pnl": (holdings["day"] or zero) + (positions["day"] or zero),
+        "pnl": totals["holdings_pnl"] + totals["positions_pnl"],
+        "day_pnl": totals["holdings_day"] + totals["positions_day"],
         "unused_funds": free,
         "allocated_funds": invested + blocked,
     })

@@ -134,7 +134,7 @@ class Funds:
 def funds_compute(account: PaperAccount, positions: Iterable[PaperPosition], *,
                   include: Callable[[PaperPosition], bool] = lambda position: True) -> Funds:
     """Funds from the ledger cash and the positions `include` keeps (all of them by default)."""
-    spots = {underlying: price for underlying, price in _spots().items()}
+    spots = _spots()
     span = exposure = mis = realised = unrealised = premium = delivery = ZERO
     for position in positions:
         if not include(position):

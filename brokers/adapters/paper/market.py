@@ -384,6 +384,3 @@ def _open(market: PaperMarket, day: date, moment: datetime) -> None:
     market.clock_at = moment
     market.save(update_fields=["clock_at", "session_date"])
 
-
-def instrument_get(*, tradingsymbol: str, exchange: str) -> PaperInstrument:
-    return PaperInstrument.objects.get(tradingsymbol=tradingsymbol, exchange=exchange)

@@ -6,12 +6,12 @@ import logging
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import JsonResponse
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from budhitrade.exceptions import error_body
+from budhitrade.throttle import window_count
 
 logger = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
@@ -30,10 +30,8 @@ def _client_identity(request) -> tuple[str, int]:
 
 
 def _count(identity: str, window_start: int) -> int | None:
-    key = f"ratelimit:{identity}:{window_start}"
     try:
-        cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
-        return cache.incr(key)
+        return window_count(f"ratelimit:{identity}:{window_start}", ttl_seconds=WINDOW_SECONDS + 5)
     except Exception:
         # A cache outage must not take the API down with it: fail open, loudly.
         logger.warning("rate_limit_cache_unavailable", exc_info=True)

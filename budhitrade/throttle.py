@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
+import redis
+from django.conf import settings
 from django.core.cache import cache
+
+
+@functools.cache
+def _redis_for(url: str) -> redis.Redis:
+    """One client (and connection pool) per process, shared by its threads."""
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def window_count(key: str, *, ttl_seconds: int) -> int:
+    """Count one more under `key` (created with a time-to-live) and return the count, in one round trip.
+
+    With Redis configured every process shares the count; without, the
+    process's own cache holds it.
+    """
+    if not settings.REDIS_URL:
+        cache.add(key, 0, timeout=ttl_seconds)
+        try:
+            return cache.incr(key)
+        except ValueError:  # it expired between the two calls: this is the first count of a new one
+            cache.add(key, 1, timeout=ttl_seconds)
+            return 1
+    pipeline = _redis_for(settings.REDIS_URL).pipeline()  # MULTI/EXEC: the key never lives without its TTL
+    pipeline.set(f"budhitrade:count:{key}", 0, ex=ttl_seconds, nx=True)
+    pipeline.incr(f"budhitrade:count:{key}")
+    return pipeline.execute()[1]
 
 
 class ThrottleTimeout(Exception):
@@ -22,12 +50,7 @@ def throttle_wait(*, key: str, limit: int, window_seconds: float, max_wait_secon
     while True:
         now = time.time()
         window = int(now // window_seconds)
-        bucket = f"throttle:{key}:{window}"
-        cache.add(bucket, 0, timeout=int(window_seconds * 2) + 1)
-        try:
-            used = cache.incr(bucket)
-        except ValueError:  # the bucket expired between add and incr: take the next loop
-            continue
+        used = window_count(f"throttle:{key}:{window}", ttl_seconds=int(window_seconds * 2) + 1)
         if used <= limit:
             return waited
         pause = (window + 1) * window_seconds - now

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 import uuid
 from dataclasses import replace
 from datetime import timedelta
@@ -30,6 +31,7 @@ from brokers.adapters.registry import adapter_for
 from brokers.domain import (
     FINAL_ORDER_STATUSES,
     BrokerOrder,
+    InstrumentSpec,
     ConnectionStatus,
     Fill,
     OrderChange,
@@ -113,9 +115,27 @@ def _ensure_connected(connection: BrokerConnection) -> None:
         raise Conflict(f"This account is not connected (status: {connection.status}); reconnect it first.")
 
 
+# Lot and tick sizes of instruments orders were checked against, per process: (broker, exchange, symbol) ->
+# (good until, spec). Only known instruments are kept, so a new listing is seen at once; one that is
+# delisted within the minute is still refused by the broker itself.
+_SPECS: dict[tuple[str, str, str], tuple[float, InstrumentSpec]] = {}
+SPEC_CACHE_SECONDS = 60
+
+
+def _instrument_spec(connection: BrokerConnection, exchange: str, tradingsymbol: str) -> InstrumentSpec | None:
+    key = (connection.broker, exchange, tradingsymbol)
+    cached = _SPECS.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    spec = adapter_for(connection).instrument_spec(exchange=exchange, tradingsymbol=tradingsymbol)
+    if spec is not None and spec.known:
+        _SPECS[key] = (time.monotonic() + SPEC_CACHE_SECONDS, spec)
+    return spec
+
+
 def order_validate(*, connection: BrokerConnection, request: OrderRequest) -> None:
     """Checks the broker would make anyway, where BudhiTrade knows the instrument: lot size and tick size."""
-    spec = adapter_for(connection).instrument_spec(exchange=request.exchange, tradingsymbol=request.tradingsymbol)
+    spec = _instrument_spec(connection, request.exchange, request.tradingsymbol)
     if spec is None:
         return
     if not spec.known:
@@ -144,14 +164,16 @@ def order_place(*, connection: BrokerConnection, request: OrderRequest, idempote
     """Save the order, then send it; the saved order always tells what happened."""
     _ensure_connected(connection)
     order_validate(connection=connection, request=request)
-    order = Order.objects.create(
-        connection=connection, tradingsymbol=request.tradingsymbol, exchange=request.exchange,
-        transaction_type=request.transaction_type, order_type=request.order_type, product=request.product,
-        variety=request.variety, quantity=request.quantity, price=request.price, trigger_price=request.trigger_price,
-        disclosed_quantity=request.disclosed_quantity, validity=request.validity, tag=request.tag,
-        broker_tag=_new_broker_tag(), pending_quantity=request.quantity, order_timestamp=timezone.now(),
-        idempotency_key=idempotency_key, batch_id=batch_id)
-    _event(order, source="user", message="Order received")
+    with transaction.atomic():  # the order and its first event in one commit
+        order = Order.objects.create(
+            connection=connection, tradingsymbol=request.tradingsymbol, exchange=request.exchange,
+            transaction_type=request.transaction_type, order_type=request.order_type, product=request.product,
+            variety=request.variety, quantity=request.quantity, price=request.price,
+            trigger_price=request.trigger_price, disclosed_quantity=request.disclosed_quantity,
+            validity=request.validity, tag=request.tag, broker_tag=_new_broker_tag(),
+            pending_quantity=request.quantity, order_timestamp=timezone.now(), idempotency_key=idempotency_key,
+            batch_id=batch_id)
+        _event(order, source="user", message="Order received")
     try:
         _order_rate_wait(connection)
         connection_call_wait(connection=connection)
@@ -175,11 +197,12 @@ def order_place(*, connection: BrokerConnection, request: OrderRequest, idempote
         error.order = order
         raise
     # The broker's own update may already have moved it on (a paper fill is announced during the call).
-    if Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
-            status=OrderStatus.OPEN, broker_order_id=broker_order_id):
-        order.status, order.broker_order_id = OrderStatus.OPEN, broker_order_id
-        _event(order, source="broker", message="Order placed")
-    else:
+    with transaction.atomic():
+        if Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
+                status=OrderStatus.OPEN, broker_order_id=broker_order_id):
+            order.status, order.broker_order_id = OrderStatus.OPEN, broker_order_id
+            _event(order, source="broker", message="Order placed")
+    if order.status != OrderStatus.OPEN:
         Order.objects.filter(pk=order.pk).update(broker_order_id=broker_order_id)
         order.refresh_from_db()
     logger.info("order_placed", extra={"account_id": connection.account_id, "order": str(order.pk),

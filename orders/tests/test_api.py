@@ -3,12 +3,15 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
 
 from brokers.adapters.base import BrokerTimeout
 from brokers.adapters.paper import market
 from brokers.adapters.paper.adapter import PaperAdapter
 from brokers.models import BrokerConnection, PaperInstrument, PaperOrder
 from brokers.tests.fixtures import PAPER_START_DAY, ist, wait_for
+from orders import services
 from orders.models import Order
 from portfolio.models import Position
 
@@ -248,6 +251,32 @@ def test_status_and_limit_filters(user_api, account):
     assert user_api.get(f"/accounts/{account}/orders", {"limit": 2}).json()["count"] == 2
     assert user_api.get(f"/accounts/{account}/orders", {"status": "DONE"}).status_code == 400
     assert user_api.get(f"/accounts/{account}/orders", {"limit": 0}).status_code == 400
+
+
+def test_reading_orders_costs_the_same_queries_however_many_there_are(user_api, account, celery_worker):
+    counts = []
+    for size in (2, 20):
+        while Order.objects.count() < size:
+            place(user_api, account, quantity=1)
+        order_id = Order.objects.first().order_id
+        with CaptureQueriesContext(db) as queries:
+            assert user_api.get(f"/accounts/{account}/orders").json()["count"] == size
+            assert len(user_api.get(f"/accounts/{account}/trades").json()["trades"]) == size
+            assert user_api.get(f"/accounts/{account}/orders/{order_id}/history").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 15
+
+
+def test_placing_an_order_takes_a_bounded_number_of_queries(user_api, account):
+    services._SPECS.clear()
+    below = str(ltp("ITC") - 10)
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(db) as queries:
+            assert place(user_api, account, order_type="LIMIT", price=below).status_code == 200
+        counts.append(len(queries))
+    # the instrument's lot and tick sizes are looked up once, then kept for the next order
+    assert counts[1] == counts[0] - 1 <= 26
 
 
 def test_another_users_account_and_orders_are_404_on_every_path(user_api, other_api, account):

@@ -199,6 +199,8 @@ class PaperOrder(models.Model):
     order_timestamp = models.DateTimeField()
     exchange_timestamp = models.DateTimeField(null=True, blank=True)
     modifications = models.IntegerField(default=0)
+    # What the RMS found one unit would block when it accepted (or last modified) the order.
+    margin_per_unit = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("0"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

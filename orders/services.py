@@ -83,7 +83,7 @@ def _publish_order(order: Order) -> None:
         "type": "order_update", "account_id": order.connection.account_id, "order_id": order.order_id,
         "status": order.status, "filled_quantity": order.filled_quantity,
         "average_price": float(round(order.average_price, 2)), "status_message": order.status_message,
-        "timestamp": _timestamp(order.exchange_timestamp or timezone.now()),
+        "timestamp": _timestamp(order.exchange_timestamp or timezone.now()), "tag": order.tag,
     })
 
 

@@ -123,6 +123,58 @@ def test_insufficient_margin_is_seed_004s_error_and_the_order_is_kept_rejected(u
     assert kept["status_message"] == "Insufficient margin" and kept["tradingsymbol"] == "MARUTI"
 
 
+def live_limits(api, account) -> dict:
+    return api.get("/api/portfolio/limits", HTTP_X_ACCOUNT_ID=account).json()["data"]
+
+
+def test_open_orders_block_their_margin_until_they_end(user_api, paper_market):
+    account = user_api.post("/broker/connect/initiate", {"broker": "paper", "opening_cash": 100000},
+                            format="json").json()["account_id"]
+    below = ltp("ITC") - 10
+    first = place(user_api, account, order_type="LIMIT", price=str(below), quantity=150)
+    assert first.status_code == 200
+    blocked = float(below * 150)
+    assert live_limits(user_api, account)["open_orders"] == blocked
+    assert live_limits(user_api, account)["net"] == 100000 - blocked
+
+    second = place(user_api, account, order_type="LIMIT", price=str(below), quantity=150)
+
+    assert second.status_code == 400 and second.json()["error"] == "Insufficient margin"
+    user_api.delete(f"/accounts/{account}/orders/{first.json()['order_id']}")
+    assert live_limits(user_api, account)["open_orders"] == 0
+    assert place(user_api, account, order_type="LIMIT", price=str(below), quantity=150).status_code == 200
+
+
+def test_a_modification_beyond_the_free_funds_is_refused_and_changes_nothing(user_api, paper_market):
+    account = user_api.post("/broker/connect/initiate", {"broker": "paper", "opening_cash": 100000},
+                            format="json").json()["account_id"]
+    below = ltp("ITC") - 10
+    body = place(user_api, account, order_type="LIMIT", price=str(below), quantity=100).json()
+    path = f"/accounts/{account}/orders/{body['order_id']}"
+
+    refused = user_api.patch(path, {"quantity": 1000}, format="json")
+
+    assert refused.status_code == 400 and refused.json()["error"] == "Insufficient margin"
+    assert user_api.get(path).json()["quantity"] == 100
+    assert PaperOrder.objects.get(order_id=body["order_id"]).quantity == 100
+    assert live_limits(user_api, account)["open_orders"] == float(below * 100)
+    assert user_api.patch(path, {"quantity": 200}, format="json").json()["quantity"] == 200
+    assert live_limits(user_api, account)["open_orders"] == float(below * 200)
+
+
+def test_open_delivery_sells_hold_their_shares(user_api, account):
+    place(user_api, account, quantity=100)  # bought today: sellable as a delivery position
+    above = str(ltp("ITC") + 20)
+
+    assert place(user_api, account, transaction_type="SELL", order_type="LIMIT", price=above,
+                 quantity=60).status_code == 200
+    again = place(user_api, account, transaction_type="SELL", order_type="LIMIT", price=above, quantity=60)
+
+    assert again.status_code == 400 and again.json()["error"].startswith("Insufficient holdings to sell")
+    assert place(user_api, account, transaction_type="SELL", order_type="LIMIT", price=above,
+                 quantity=40).status_code == 200
+
+
 @pytest.mark.parametrize("fields, field", [
     ({"tradingsymbol": ""}, "tradingsymbol"),
     ({"tradingsymbol": "X" * 51}, "tradingsymbol"),

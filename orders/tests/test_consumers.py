@@ -34,10 +34,10 @@ async def open_socket(user, account_id):
     return communicator, connected, code
 
 
-def market_buy(connection, quantity=10):
+def market_buy(connection, quantity=10, tag=""):
     return services.order_place(connection=connection, request=OrderRequest(
         tradingsymbol="ITC", exchange="NSE", transaction_type="BUY", order_type="MARKET", product="CNC",
-        quantity=quantity))
+        quantity=quantity, tag=tag))
 
 
 async def test_a_paper_fill_reaches_the_owner_as_order_and_position_updates(user, paper_connection, celery_worker):
@@ -45,11 +45,12 @@ async def test_a_paper_fill_reaches_the_owner_as_order_and_position_updates(user
     assert connected
     assert json.loads(await socket_.receive_from())["type"] == "connection"
 
-    order = await database_sync_to_async(market_buy)(paper_connection)
+    order = await database_sync_to_async(market_buy)(paper_connection, tag="swing-7")
 
     messages = [json.loads(await socket_.receive_from(timeout=15)) for _ in range(3)]
     updates = [m for m in messages if m["type"] == "order_update"]
     assert [u["status"] for u in updates] == ["PENDING", "COMPLETE"]
+    assert [u["tag"] for u in updates] == ["swing-7", "swing-7"]  # the user's own tag ties them together
     done = updates[-1]
     assert done == {**done, "account_id": paper_connection.account_id, "order_id": order.broker_order_id,
                     "filled_quantity": 10, "status_message": "Order executed"}

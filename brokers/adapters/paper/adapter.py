@@ -116,9 +116,10 @@ class PaperAdapter(BrokerAdapter):
         return positions
 
     def funds(self) -> list[SegmentFunds]:
-        """Equity funds from the ledger: cash, SPAN-like margin blocked, intraday and futures M2M."""
+        """Equity funds from the ledger: cash, SPAN-like margin blocked (by positions and open orders), M2M."""
         account = self._account()
-        funds = ledger.funds_compute(account, PaperPosition.objects.filter(account=account).select_related("instrument"))
+        funds = ledger.funds_compute(account, PaperPosition.objects.filter(account=account).select_related("instrument"),
+                                     orders=ledger.open_orders(account))
         return [
             SegmentFunds(
                 segment=FundsSegment.EQUITY,
@@ -130,28 +131,30 @@ class PaperAdapter(BrokerAdapter):
                           "span": funds.span.quantize(CENT), "option_premium": funds.option_premium.quantize(CENT),
                           "delivery": funds.delivery.quantize(CENT),
                           "m2m_realised": funds.m2m_realised.quantize(CENT),
-                          "m2m_unrealised": funds.m2m_unrealised.quantize(CENT)},
+                          "m2m_unrealised": funds.m2m_unrealised.quantize(CENT),
+                          "open_orders": funds.open_orders.quantize(CENT)},
             )
         ]
 
     def limits(self, *, segment: LimitsSegment, exchange: LimitsExchange, product: LimitsProduct) -> Limits:
-        """Limits over the positions the filters select: cash is shared, margin and M2M are the selected ones'.
+        """Limits over the positions and open orders the filters select: cash is shared, margin and M2M are the
+        selected ones'.
 
         The paper exchange is NSE only (cash market and NFO), so BSE selects
         nothing; CASH selects equity, FO futures and options, CUR nothing.
         """
         account = self._account()
 
-        def include(position: PaperPosition) -> bool:
-            kind = position.instrument.instrument_type
+        def include(instrument: PaperInstrument, held_as: str) -> bool:
+            kind = instrument.instrument_type
             return (exchange in (LimitsExchange.ALL, LimitsExchange.NSE)
                     and (segment == LimitsSegment.ALL
                          or (segment == LimitsSegment.CASH and kind == "EQ")
                          or (segment == LimitsSegment.FO and kind != "EQ"))
-                    and product in (LimitsProduct.ALL, position.product))
+                    and product in (LimitsProduct.ALL, held_as))
 
         positions = PaperPosition.objects.filter(account=account).select_related("instrument")
-        funds = ledger.funds_compute(account, positions, include=include)
+        funds = ledger.funds_compute(account, positions, orders=ledger.open_orders(account), include=include)
         return Limits(
             segment=segment, exchange=exchange, product=product,
             net=funds.net.quantize(CENT), cash=funds.cash, collateral=ZERO, margin_used=funds.margin_used.quantize(CENT),
@@ -159,7 +162,8 @@ class PaperAdapter(BrokerAdapter):
                        "mis_margin": funds.mis_margin.quantize(CENT),
                        "option_premium": funds.option_premium.quantize(CENT), "delivery": funds.delivery.quantize(CENT),
                        "m2m_realised": funds.m2m_realised.quantize(CENT),
-                       "m2m_unrealised": funds.m2m_unrealised.quantize(CENT)},
+                       "m2m_unrealised": funds.m2m_unrealised.quantize(CENT),
+                       "open_orders": funds.open_orders.quantize(CENT)},
         )
 
     # --- orders: the paper exchange's order book ---------------------------------------------------

@@ -27,7 +27,7 @@ from brokers.models import PaperAccount, PaperInstrument, PaperMarket, PaperOrde
 logger = logging.getLogger("budhitrade.paper")
 
 DEPTH_LEVELS = 5
-OPEN_STATES = ("OPEN", "TRIGGER PENDING")
+OPEN_STATES = ledger.OPEN_ORDER_STATES
 # Sent with sender=PaperOrder, order=<PaperOrder>, trades=[<PaperTrade>...] after each commit that changed an order.
 order_changed = Signal()
 
@@ -133,13 +133,22 @@ def _refusal(order: PaperOrder, instrument: PaperInstrument, now: datetime) -> s
         return "After-market orders are taken only outside market hours"
     if order.variety != "amo" and not in_session:
         return "Markets are closed right now; place an after-market order (variety amo)"
-    reference = order.price if order.order_type in ("LIMIT", "SL") else instrument.last_price
     try:
-        ledger.ledger_check(account_id=order.account.account_id, instrument=instrument, side=order.transaction_type,
-                            quantity=order.quantity, price=reference, product=order.product)
+        _block_margin(order, instrument)
     except ledger.FillRejected as refusal:
         return str(refusal)
     return ""
+
+
+def _block_margin(order: PaperOrder, instrument: PaperInstrument) -> None:
+    """The RMS's check of what is left of the order beside the account's other open orders; it then blocks
+    what the check found (FillRejected when the funds or shares are not there)."""
+    reference = order.price if order.order_type in ("LIMIT", "SL") else instrument.last_price
+    remaining = order.quantity - order.filled_quantity
+    blocked = ledger.ledger_check(account_id=order.account.account_id, instrument=instrument,
+                                  side=order.transaction_type, quantity=remaining, price=reference,
+                                  product=order.product, excluding_order=order.pk)
+    order.margin_per_unit = blocked / remaining
 
 
 def _open_order(order_id: str, account_id: str) -> PaperOrder:
@@ -166,6 +175,10 @@ def engine_modify(*, order_id: str, account_id: str, quantity: int | None = None
     order.order_type = order_type or order.order_type
     order.validity = validity or order.validity
     order.modifications += 1
+    try:
+        _block_margin(order, order.instrument)
+    except ledger.FillRejected as refusal:
+        raise OrderRefused(str(refusal)) from refusal
     now = market_clock()
     trades = _match(order, now)
     order.save()

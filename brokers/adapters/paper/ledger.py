@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from brokers.adapters.paper.catalogue import INDICES
-from brokers.models import PaperAccount, PaperHolding, PaperInstrument, PaperPosition
+from brokers.models import PaperAccount, PaperHolding, PaperInstrument, PaperOrder, PaperPosition
 
 logger = logging.getLogger("budhitrade.paper")
 
@@ -29,6 +29,7 @@ EXPOSURE_RATE = Decimal("0.02")
 SHORT_OPTION_EXPOSURE_RATE = Decimal("0.02")
 SHORT_OPTION_FLOOR_RATE = Decimal("0.03")
 PRODUCTS = {"EQ": ("CNC", "MIS"), "FUT": ("NRML", "MIS"), "CE": ("NRML", "MIS"), "PE": ("NRML", "MIS")}
+OPEN_ORDER_STATES = ("OPEN", "TRIGGER PENDING")
 
 
 class FillRejected(ValueError):
@@ -121,23 +122,42 @@ class Funds:
     m2m_unrealised: Decimal
     option_premium: Decimal
     delivery: Decimal
+    open_orders: Decimal = ZERO  # blocked by open orders until they fill or end
 
     @property
     def margin_used(self) -> Decimal:
-        return self.span + self.exposure + self.mis_margin
+        return self.span + self.exposure + self.mis_margin + self.open_orders
 
     @property
     def net(self) -> Decimal:
         return self.cash + self.m2m_realised + min(self.m2m_unrealised, ZERO) - self.margin_used
 
 
+def open_orders(account: PaperAccount, *, excluding: int | None = None) -> list[PaperOrder]:
+    """The account's orders still in the book, each blocking its margin."""
+    rows = PaperOrder.objects.filter(account=account, status__in=OPEN_ORDER_STATES).select_related("instrument")
+    return list(rows.exclude(pk=excluding) if excluding else rows)
+
+
+def _everything(instrument: PaperInstrument, product: str) -> bool:
+    return True
+
+
 def funds_compute(account: PaperAccount, positions: Iterable[PaperPosition], *,
-                  include: Callable[[PaperPosition], bool] = lambda position: True) -> Funds:
-    """Funds from the ledger cash and the positions `include` keeps (all of them by default)."""
-    spots = _spots()
+                  orders: Iterable[PaperOrder] = (),
+                  include: Callable[[PaperInstrument, str], bool] = _everything,
+                  spots: dict[str, Decimal] | None = None) -> Funds:
+    """Funds from the ledger cash, the positions and the open `orders` that `include` keeps (all by default).
+
+    An open order blocks what its acceptance found it would take, for the
+    part of it still unfilled.
+    """
+    spots = _spots() if spots is None else spots
     span = exposure = mis = realised = unrealised = premium = delivery = ZERO
+    blocked = sum((order.margin_per_unit * (order.quantity - order.filled_quantity) for order in orders
+                   if include(order.instrument, order.product)), ZERO)
     for position in positions:
-        if not include(position):
+        if not include(position.instrument, position.product):
             continue
         instrument = position.instrument
         figures = position_figures(position, instrument)
@@ -155,21 +175,19 @@ def funds_compute(account: PaperAccount, positions: Iterable[PaperPosition], *,
             realised += figures.realised
             unrealised += figures.unrealised
     return Funds(cash=account.cash, span=span, exposure=exposure, mis_margin=mis, m2m_realised=realised,
-                 m2m_unrealised=unrealised, option_premium=premium, delivery=delivery)
+                 m2m_unrealised=unrealised, option_premium=premium, delivery=delivery, open_orders=blocked)
 
 
 def _positions(account: PaperAccount) -> list[PaperPosition]:
     return list(PaperPosition.objects.filter(account=account).select_related("instrument"))
 
 
-@transaction.atomic
-def ledger_fill(*, account_id: str, instrument: PaperInstrument, side: str, quantity: int, price: Decimal,
-                product: str, check_funds: bool = True, save: bool = True) -> PaperPosition:
-    """Book one fill into the account: position, cash, and the checks a broker's RMS would make first.
+def _book(account: PaperAccount, *, instrument: PaperInstrument, side: str, quantity: int, price: Decimal,
+          product: str, orders: list[PaperOrder]) -> tuple[PaperPosition, Decimal, Decimal]:
+    """Apply one fill to the account in memory after the RMS's checks: (position, net before, net after).
 
-    With `save=False` it only checks: nothing is written.
+    Open `orders` block their margin, and their delivery sells their shares.
     """
-    account = PaperAccount.objects.select_for_update().get(account_id=account_id)
     if side not in ("BUY", "SELL"):
         raise FillRejected(f"Unknown transaction type {side!r}.")
     if product not in PRODUCTS.get(instrument.instrument_type, ()):
@@ -186,9 +204,14 @@ def ledger_fill(*, account_id: str, instrument: PaperInstrument, side: str, quan
     position.instrument = instrument
     if product == "CNC" and side == "SELL":
         held = PaperHolding.objects.filter(account=account, instrument=instrument).values_list("quantity", flat=True).first() or 0
-        if quantity > held + position.quantity:
-            raise FillRejected("Insufficient holdings to sell.")
-    before = funds_compute(account, positions).net
+        selling = sum(order.quantity - order.filled_quantity for order in orders
+                      if order.instrument_id == instrument.pk and order.product == "CNC"
+                      and order.transaction_type == "SELL")
+        if quantity > held + position.quantity - selling:
+            raise FillRejected("Insufficient holdings to sell." if not selling else
+                               f"Insufficient holdings to sell: open orders already sell {selling}.")
+    spots = _spots()
+    before = funds_compute(account, positions, orders=orders, spots=spots).net
     value = price * quantity
     if side == "BUY":
         position.buy_quantity += quantity
@@ -198,11 +221,18 @@ def ledger_fill(*, account_id: str, instrument: PaperInstrument, side: str, quan
         position.sell_value += value
     if _pays_premium(position, instrument):
         account.cash += -value if side == "BUY" else value
-    after = funds_compute(account, positions).net
+    return position, before, funds_compute(account, positions, orders=orders, spots=spots).net
+
+
+@transaction.atomic
+def ledger_fill(*, account_id: str, instrument: PaperInstrument, side: str, quantity: int, price: Decimal,
+                product: str, check_funds: bool = True) -> PaperPosition:
+    """Book one fill into the account: position and cash, after the checks a broker's RMS would make first."""
+    account = PaperAccount.objects.select_for_update().get(account_id=account_id)
+    position, before, after = _book(account, instrument=instrument, side=side, quantity=quantity, price=price,
+                                    product=product, orders=[])
     if check_funds and after < 0 and after < before:
         raise FillRejected("Insufficient margin")
-    if not save:
-        return position
     position.save()
     account.save(update_fields=["cash"])
     logger.info("paper_fill", extra={"account_id": account_id, "tradingsymbol": instrument.tradingsymbol,
@@ -210,11 +240,21 @@ def ledger_fill(*, account_id: str, instrument: PaperInstrument, side: str, quan
     return position
 
 
+@transaction.atomic
 def ledger_check(*, account_id: str, instrument: PaperInstrument, side: str, quantity: int, price: Decimal,
-                 product: str) -> None:
-    """Would this fill pass the RMS (product, lot size, holdings, funds)? FillRejected says why not."""
-    ledger_fill(account_id=account_id, instrument=instrument, side=side, quantity=quantity, price=price,
-                product=product, save=False)
+                 product: str, excluding_order: int | None = None) -> Decimal:
+    """Would an order for this fill pass the RMS (product, lot size, holdings, funds) beside the account's other
+    open orders? FillRejected says why not; else the margin it blocks while open (zero if it reduces risk).
+
+    The account row is locked until the caller's transaction ends, so two
+    orders never both take the same free funds.
+    """
+    account = PaperAccount.objects.select_for_update().get(account_id=account_id)
+    _, before, after = _book(account, instrument=instrument, side=side, quantity=quantity, price=price,
+                             product=product, orders=open_orders(account, excluding=excluding_order))
+    if after < 0 and after < before:
+        raise FillRejected("Insufficient margin")
+    return max(before - after, ZERO)
 
 
 def ledger_square_off_mis(*, moment: datetime) -> int:

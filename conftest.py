@@ -25,7 +25,10 @@ def _fresh_cache():
     """Rate-limit windows and other cached state never leak between tests."""
     from django.core.cache import cache
 
+    from orders.services import _SPECS
+
     cache.clear()
+    _SPECS.clear()
     yield
 
 

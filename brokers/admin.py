@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 
 from brokers import services
 from brokers.domain import ConnectionStatus
-from brokers.models import BrokerConnection, PaperAccount, PaperInstrument
+from brokers.models import BrokerConnection, BrokerInstrument, InstrumentMaster, PaperAccount, PaperInstrument
 from budhitrade.admin import ReadOnlyAdminMixin
 from budhitrade.errors import ServiceError
 
@@ -94,3 +94,20 @@ class PaperInstrumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "close_price", "volume", "oi", "active")
     list_filter = ("exchange", "instrument_type", "underlying", "active", "expiry")
     search_fields = ("tradingsymbol", "name", "isin", "=token")
+
+
+@admin.register(InstrumentMaster)
+class InstrumentMasterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """When each broker's instrument master was last loaded (beat loads it after 08:30 IST)."""
+
+    list_display = ("broker", "listed_on", "loaded_at", "count")
+
+
+@admin.register(BrokerInstrument)
+class BrokerInstrumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The real brokers' instruments as their masters list them; orders are checked against these."""
+
+    list_display = ("tradingsymbol", "exchange", "broker", "instrument_type", "expiry", "strike", "lot_size",
+                    "tick_size", "listed_on")
+    list_filter = ("broker", "exchange", "instrument_type")
+    search_fields = ("tradingsymbol", "name", "=token")

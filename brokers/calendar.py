@@ -11,6 +11,8 @@ MARKET_OPEN = time(9, 15)
 MIS_SQUARE_OFF = time(15, 20)
 MARKET_CLOSE = time(15, 30)
 SESSION_MINUTES = 375
+# Brokers publish the day's instrument master (new contracts, lot and tick sizes) by 08:30 IST.
+INSTRUMENTS_PUBLISHED = time(8, 30)
 
 
 def is_trading_day(day: date) -> bool:
@@ -46,3 +48,9 @@ def session_is_open(moment: datetime) -> bool:
 
 def trading_day_of(moment: datetime) -> date:
     return moment.astimezone(IST).date()
+
+
+def instrument_listing_day(moment: datetime) -> date:
+    """The day whose instrument master is current at `moment`: today from 08:30 IST, else yesterday."""
+    local = moment.astimezone(IST)
+    return local.date() if local.time() >= INSTRUMENTS_PUBLISHED else local.date() - timedelta(days=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -251,6 +251,21 @@ class Fill:
     price: Decimal
     exchange_order_id: str = ""
     fill_timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """One row of a broker's instrument master, in BudhiTrade's exchange and instrument-type names."""
+
+    exchange: str  # NSE, BSE, NFO, BFO, MCX
+    tradingsymbol: str  # as the broker takes it in an order
+    token: str  # the broker's own id for it (Kite's instrument_token, Kotak's pSymbol)
+    name: str  # the underlying or company
+    instrument_type: str  # EQ, FUT, CE, PE
+    lot_size: int
+    tick_size: Decimal
+    expiry: date | None = None
+    strike: Decimal = Decimal("0")
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,42 @@ class BrokerConnection(models.Model):
         return digits[-4:] if digits else ""
 
 
+class BrokerInstrument(models.Model):
+    """One instrument a real broker lists, from its daily instrument master (Kite's /instruments, Kotak's scrip master)."""
+
+    broker = models.CharField(max_length=20, choices=Broker.choices)
+    exchange = models.CharField(max_length=8)
+    tradingsymbol = models.CharField(max_length=64)
+    token = models.CharField(max_length=32)
+    name = models.CharField(max_length=100, blank=True, default="")
+    instrument_type = models.CharField(max_length=8)
+    lot_size = models.IntegerField()
+    tick_size = models.DecimalField(max_digits=12, decimal_places=4)
+    expiry = models.DateField(null=True, blank=True)
+    strike = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    listed_on = models.DateField(help_text="The day of the master this row last came from.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["broker", "exchange", "tradingsymbol"],
+                                               name="broker_instrument_unique")]
+        indexes = [models.Index(fields=["broker", "name", "expiry"])]
+
+    def __str__(self) -> str:
+        return f"{self.exchange}:{self.tradingsymbol} ({self.broker})"
+
+
+class InstrumentMaster(models.Model):
+    """When a broker's instrument master was last loaded, and how many instruments it listed."""
+
+    broker = models.CharField(max_length=20, choices=Broker.choices, unique=True)
+    listed_on = models.DateField()
+    loaded_at = models.DateTimeField()
+    count = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.broker} instruments of {self.listed_on}: {self.count}"
+
+
 class PaperMarket(models.Model):
     """The paper exchange's clock and seed: one row, advanced by whichever process holds its lock."""
 

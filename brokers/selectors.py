@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import datetime
 
-from brokers.domain import ConnectionStatus
-from brokers.models import BrokerConnection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from brokers.calendar import instrument_listing_day
+from brokers.domain import ConnectionStatus, InstrumentSpec
+from brokers.models import BrokerConnection, BrokerInstrument, InstrumentMaster
 from budhitrade.errors import InvalidInput, NotFound
 
 PENDING = (ConnectionStatus.PENDING_MPIN, ConnectionStatus.PENDING_LOGIN)
@@ -63,3 +67,21 @@ def connection_resolve(
             "You have several broker accounts; name one with the X-Account-ID header or ?broker=."
         )
     return found[0]
+
+
+def instrument_master_current(*, broker: str, now: datetime | None = None) -> bool:
+    """Whether the broker's stored instrument master is the one published for `now`."""
+    listed_on = InstrumentMaster.objects.filter(broker=broker).values_list("listed_on", flat=True).first()
+    return listed_on is not None and listed_on >= instrument_listing_day(now or timezone.now())
+
+
+def instrument_spec_get(*, broker: str, exchange: str, tradingsymbol: str) -> InstrumentSpec | None:
+    """Lot and tick size from the broker's master; None while the stored master is not the current one
+    (an older one lacks the day's new contracts, so it cannot say an instrument is unknown)."""
+    if not instrument_master_current(broker=broker):
+        return None
+    row = (BrokerInstrument.objects.filter(broker=broker, exchange=exchange, tradingsymbol=tradingsymbol)
+           .values("lot_size", "tick_size", "instrument_type").first())
+    if row is None or row["instrument_type"] == "INDEX":
+        return InstrumentSpec(known=False)
+    return InstrumentSpec(known=True, lot_size=row["lot_size"], tick_size=row["tick_size"])

@@ -16,6 +16,12 @@ app.conf.beat_schedule = {
         "task": "brokers.tasks.connection_expire_due_task",
         "schedule": crontab(minute="*"),
     },
+    # Brokers publish the day's instruments by 08:30 IST; the task loads a master only when it is not current,
+    # so the half-hourly runs after the first are no-ops (and catch a broker whose accounts connect later).
+    "brokers-load-instrument-masters": {
+        "task": "brokers.tasks.instruments_refresh_due_task",
+        "schedule": crontab(minute="*/30"),
+    },
     # Times are IST (CELERY_TIMEZONE); the tasks check the session themselves.
     "portfolio-sync-in-market-hours": {
         "task": "portfolio.tasks.account_sync_due_task",

@@ -17,6 +17,7 @@ from brokers.domain import (
     Broker,
     BrokerOrder,
     Fill,
+    Instrument,
     InstrumentSpec,
     OrderChange,
     OrderProgress,
@@ -86,6 +87,8 @@ class BrokerAdapter(ABC):
     # True where every login opens a fresh account (paper), so no earlier
     # unfinished connection is reused.
     opens_new_account: ClassVar[bool] = False
+    # True where the broker publishes a daily instrument master that `instruments()` downloads.
+    publishes_instruments: ClassVar[bool] = False
     # The seed-002 limits segments that the broker's equity funds pay for
     # (besides ALL); limits() answers zero for the others.
     equity_limits_segments: ClassVar[frozenset[LimitsSegment]] = frozenset(
@@ -136,9 +139,15 @@ class BrokerAdapter(ABC):
 
     # --- orders: each names the broker API it calls ---------------------------------------------
 
-    def instrument_spec(self, *, exchange: str, tradingsymbol: str) -> InstrumentSpec | None:
-        """Lot and tick size of an instrument, where the adapter has an instrument master; None when it has none."""
+    def instruments(self) -> list[Instrument] | None:
+        """The broker's whole instrument master for the day; None where the adapter lists its own (paper)."""
         return None
+
+    def instrument_spec(self, *, exchange: str, tradingsymbol: str) -> InstrumentSpec | None:
+        """Lot and tick size of an instrument from the broker's stored master; None while that is not today's."""
+        from brokers.selectors import instrument_spec_get
+
+        return instrument_spec_get(broker=self.broker, exchange=exchange, tradingsymbol=tradingsymbol)
 
     def order_place(self, order: OrderRequest) -> str:
         """Place an order; the broker's order id. BrokerOrderRejected when the broker refuses it."""

@@ -100,6 +100,11 @@ class KiteWire:
             method, f"{KITE_ROOT}{path}", json=wire_body("zerodha", fixture), status=status
         )
 
+    def reply_csv(self, path: str, fixture: str):
+        """A CSV answer (Kite's instrument dump), as Kite serves it."""
+        body = (ADAPTER_TESTS / "zerodha" / "resources" / fixture).read_bytes()
+        return self.mock.add("GET", f"{KITE_ROOT}{path}", body=body, content_type="text/csv")
+
     def fail(self, method: str, path: str, error: Exception):
         return self.mock.add(method, f"{KITE_ROOT}{path}", body=error)
 
@@ -132,6 +137,10 @@ class NeoWire:
     def reply(self, method: str, url: str, fixture: str, status: int = 200):
         self.routes[(method, url)] = (status, wire_body("kotak_neo", fixture))
 
+    def reply_file(self, url: str, fixture: str, status: int = 200):
+        """A file download (a scrip master CSV), as bytes."""
+        self.routes[("GET", url)] = (status, (ADAPTER_TESTS / "kotak_neo" / "resources" / fixture).read_bytes())
+
     def fail(self, method: str, url: str, error: type[httpx.TransportError]):
         self.routes[(method, url)] = error
 
@@ -146,6 +155,8 @@ class NeoWire:
         if isinstance(route, type) and issubclass(route, Exception):
             raise route("recorded failure", request=request)
         status, body = route
+        if isinstance(body, bytes):
+            return httpx.Response(status, content=body, headers={"Content-Type": "text/csv"})
         return httpx.Response(status, json=body)
 
 

@@ -88,3 +88,22 @@ def test_paper_market_and_snapshots_are_listed_read_only(staff_client, paper_mar
     assert instruments.status_code == 200 and "NIFTY26NOVFUT" in instruments.content.decode()
     assert snapshots.status_code == 200
     assert staff_client.get("/admin/brokers/paperinstrument/add/").status_code == 403
+
+
+def test_instrument_masters_are_listed_read_only(staff_client):
+    from datetime import date, datetime, timezone
+    from decimal import Decimal
+
+    from brokers.models import BrokerInstrument, InstrumentMaster
+
+    InstrumentMaster.objects.create(broker="zerodha", listed_on=date(2026, 12, 1), count=1,
+                                    loaded_at=datetime(2026, 12, 1, 3, 15, tzinfo=timezone.utc))
+    BrokerInstrument.objects.create(broker="zerodha", exchange="NFO", tradingsymbol="NIFTY26DECFUT", token="12345602",
+                                    instrument_type="FUT", lot_size=65, tick_size=Decimal("0.1"),
+                                    listed_on=date(2026, 12, 1))
+
+    listed = staff_client.get("/admin/brokers/brokerinstrument/?q=NIFTY26DEC&broker__exact=zerodha")
+
+    assert listed.status_code == 200 and "NIFTY26DECFUT" in listed.content.decode()
+    assert staff_client.get("/admin/brokers/instrumentmaster/").status_code == 200
+    assert staff_client.get("/admin/brokers/brokerinstrument/add/").status_code == 403

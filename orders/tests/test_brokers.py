@@ -152,3 +152,72 @@ def test_orders_beyond_the_per_second_budget_wait_for_the_next_second(user_api, 
 
     sent_at = [int(order.events.get(status="OPEN").at.timestamp()) for order in Order.objects.all()]
     assert max(sent_at.count(second) for second in set(sent_at)) <= 2 and len(set(sent_at)) >= 3
+
+
+NEO_FILES = "https://lapi.kotaksecurities.com/wso2-scripmaster/v1/prod/2026-12-01/transformed-v1/"
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"tradingsymbol": "NIFTY26DECFUT", "exchange": "NFO", "product": "NRML", "quantity": 50, "price": "24500"},
+     "quantity"),
+    ({"tradingsymbol": "NIFTY26DECFUT", "exchange": "NFO", "product": "NRML", "quantity": 65, "price": "24500.05"},
+     "price"),
+    ({"tradingsymbol": "NOSUCH"}, "tradingsymbol"),
+    ({"tradingsymbol": "NIFTY 50"}, "tradingsymbol"),  # an index is listed but not traded
+    ({"tradingsymbol": "ITC", "price": "400.03"}, "price"),
+])
+def test_kite_orders_are_checked_against_the_days_instrument_master(user_api, kite_wired_account, kite_wire,
+                                                                     fields, field):
+    from brokers.instruments import instruments_refresh
+
+    kite_wire.reply_csv("/instruments", "instruments.csv")
+    instruments_refresh(connection=kite_wired_account)
+
+    response = user_api.post("/accounts/ZX4821/orders", {**LIMIT_BUY, **fields}, format="json")
+
+    assert response.status_code == 400 and field in response.json()["errors"]
+    assert not kite_wire.calls("/orders/regular") and not Order.objects.exists()
+
+
+def test_kite_orders_on_the_master_pass_each_bound(user_api, kite_wired_account, kite_wire):
+    from brokers.instruments import instruments_refresh
+
+    kite_wire.reply_csv("/instruments", "instruments.csv")
+    kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
+    instruments_refresh(connection=kite_wired_account)
+    future = {"tradingsymbol": "NIFTY26DECFUT", "exchange": "NFO", "product": "NRML"}
+
+    for fields in ({**future, "quantity": 65, "price": "24500.1"}, {**future, "quantity": 130, "price": "24500"},
+                   {"tradingsymbol": "IDEA", "price": "7.23"}):
+        assert user_api.post("/accounts/ZX4821/orders", {**LIMIT_BUY, **fields}, format="json").status_code == 200
+    assert len(kite_wire.calls("/orders/regular")) == 3
+
+
+def test_kite_orders_go_unchecked_while_no_current_master_is_stored(user_api, kite_wired_account, kite_wire):
+    kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
+
+    response = user_api.post("/accounts/ZX4821/orders", {**LIMIT_BUY, "tradingsymbol": "NEWLISTING"}, format="json")
+
+    assert response.status_code == 200  # the broker decides; BudhiTrade cannot say it is unknown
+
+
+def test_kotak_orders_are_checked_against_the_scrip_master(user_api, neo_wired_account, neo_wire):
+    from brokers.instruments import instruments_refresh
+
+    neo_wire.reply("GET", f"{NEO_TRADE_HOST}/script-details/1.0/masterscrip/file-paths",
+                   "scrip_master_file_paths.json")
+    for segment in ("nse_cm", "bse_cm", "nse_fo"):
+        neo_wire.reply_file(f"{NEO_FILES}{segment}-v1.csv", f"scrip_master_{segment}.csv")
+    neo_wire.reply("POST", f"{NEO_TRADE_HOST}/quick/order/rule/ms/place", "order_place_success.json")
+    assert instruments_refresh(connection=neo_wired_account) == 6
+
+    unknown = user_api.post("/accounts/AB123/orders", {**LIMIT_BUY, "tradingsymbol": "ITC"}, format="json")
+    off_tick = user_api.post("/accounts/AB123/orders", {**LIMIT_BUY, "tradingsymbol": "ITC-EQ", "price": "400.03"},
+                             format="json")
+    placed = user_api.post("/accounts/AB123/orders", {**LIMIT_BUY, "tradingsymbol": "ITC-EQ", "price": "400.05"},
+                           format="json")
+
+    assert unknown.status_code == 400 and "tradingsymbol" in unknown.json()["errors"]
+    assert off_tick.status_code == 400 and "price" in off_tick.json()["errors"]
+    assert placed.status_code == 200
+    assert len(neo_wire.calls(f"{NEO_TRADE_HOST}/quick/order/rule/ms/place")) == 1

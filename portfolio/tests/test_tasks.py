@@ -29,16 +29,19 @@ def paper_accounts(transactional_db, make_user, client_for):
 
 
 def test_beat_schedule_has_each_periodic_job():
+    app.loader.import_default_modules()  # as a worker does at start: every app's tasks module
     schedule = app.conf.beat_schedule
     jobs = {entry["task"]: entry["schedule"] for entry in schedule.values()}
 
     assert set(jobs) == {"brokers.tasks.connection_expire_due_task", "portfolio.tasks.account_sync_due_task",
-                         "portfolio.tasks.account_snapshot_due_task", "orders.tasks.order_reconcile_due_task"}
-    assert all(task in app.tasks for task in jobs)
+                         "portfolio.tasks.account_snapshot_due_task", "orders.tasks.order_reconcile_due_task",
+                         "brokers.tasks.instruments_refresh_due_task"}
+    assert [task for task in jobs if task not in app.tasks] == []
     sync = jobs["portfolio.tasks.account_sync_due_task"]
     assert sync.hour == set(range(9, 16)) and sync.day_of_week == set(range(1, 6))
     snapshot = jobs["portfolio.tasks.account_snapshot_due_task"]
     assert (snapshot.hour, snapshot.minute) == ({15}, {45})
+    assert jobs["brokers.tasks.instruments_refresh_due_task"].minute == {0, 30}
 
 
 def test_market_hours_sync_queues_one_task_per_connected_account_and_the_worker_syncs_them(

@@ -16,6 +16,7 @@ from brokers.domain import (
     ConnectionStatus,
     Fill,
     Holding,
+    Instrument,
     Limits,
     LimitsExchange,
     LimitsProduct,
@@ -33,6 +34,7 @@ class KotakNeoAdapter(BrokerAdapter):
     """Kotak Neo Trade API: TOTP login gives a view session, MPIN upgrades it to trade."""
 
     broker = Broker.KOTAK_NEO
+    publishes_instruments = True
 
     @classmethod
     def account_id_hint(cls, credentials) -> str:
@@ -134,6 +136,15 @@ class KotakNeoAdapter(BrokerAdapter):
         """NeoAPI.cancel_order (POST quick/order/cancel)."""
         payload = self._client().cancel_order(order_id=broker_order_id, amo=mapping.variety_to_wire(variety))
         return mapping.order_id_from_wire(payload, fallback=broker_order_id)
+
+    def instruments(self) -> list[Instrument]:
+        """NeoAPI.scrip_master (GET script-details/1.0/masterscrip/file-paths), then each segment's CSV."""
+        client = self._client()
+        files = mapping.scrip_master_files(client.scrip_master_files())
+        listed = []
+        for segment, url in files.items():
+            listed.extend(mapping.instruments_from_scrip_master(segment, client.scrip_master_file(url)))
+        return listed
 
     def orders(self) -> list[BrokerOrder]:
         """NeoAPI.order_report (GET quick/user/orders)."""

@@ -33,6 +33,8 @@ from brokers.adapters.base import (
 from brokers.adapters.kotak_neo import mapping
 
 logger = logging.getLogger(__name__)
+# A segment's scrip master is tens of megabytes (NSE F&O).
+SCRIP_MASTER_TIMEOUT_SECONDS = 120
 
 # NeoUtility attributes that make up a resumable session.
 SESSION_ATTRIBUTES = (
@@ -171,6 +173,24 @@ class KotakNeoClient:
     def cancel_order(self, *, order_id: str, amo: str) -> dict[str, Any]:
         """NeoAPI.cancel_order: POST quick/order/cancel."""
         return self._call(lambda: self._neo.cancel_order(order_id=order_id, amo=amo), order=True)
+
+    def scrip_master_files(self) -> dict[str, Any]:
+        """NeoAPI.scrip_master: GET script-details/1.0/masterscrip/file-paths, where the day's CSVs are."""
+        return self._call(lambda: mapping.scrip_master_answer(self._neo.scrip_master()))
+
+    def scrip_master_file(self, url: str) -> str:
+        """One scrip master CSV, from the address the file list gives (the SDK has no call that returns it)."""
+        self._transport.exchanges.clear()
+        http = httpx.Client(transport=self._transport, timeout=SCRIP_MASTER_TIMEOUT_SECONDS, follow_redirects=True)
+        try:
+            response = http.get(url)
+        except httpx.TimeoutException as error:
+            raise BrokerTimeout("Kotak Neo's scrip master did not arrive in time.") from error
+        except httpx.TransportError as error:
+            raise BrokerUnavailable("Kotak Neo's scrip master cannot be reached right now.") from error
+        if response.status_code != 200:
+            raise BrokerError(f"Kotak Neo's scrip master could not be downloaded (HTTP {response.status_code}).")
+        return response.text
 
     def orders(self) -> dict[str, Any]:
         """NeoAPI.order_report: GET quick/user/orders, the day's order book."""

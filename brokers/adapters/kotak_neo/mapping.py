@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 from typing import Any
@@ -15,6 +17,7 @@ import jwt
 from brokers.adapters.base import BrokerError, BrokerOrderRejected
 from brokers.calendar import IST
 from brokers.domain import (
+    Instrument,
     FINAL_ORDER_STATUSES,
     BrokerOrder,
     Fill,
@@ -713,3 +716,74 @@ def order_progress_from_feed(data: Mapping[str, Any]) -> OrderProgress:
         exchange_order_id=_text(data.get("exOrdId")),
         status_message=_text(data.get("rejRsn")),
     )
+
+
+# --- The scrip master: GET script-details/1.0/masterscrip/file-paths, then one CSV per segment -------
+
+INSTRUMENT_SEGMENTS = ("nse_cm", "bse_cm", "nse_fo", "bse_fo", "mcx_fo")
+# NSE's derivative expiries count seconds from 1980-01-01, the others from 1970 (the SDK's scrip_search).
+NSE_FO_EPOCH_OFFSET = 315511200
+OPTION_TYPES = {"CE": "CE", "PE": "PE", "XX": "FUT"}
+
+
+def scrip_master_answer(payload: Any) -> Any:
+    """NeoAPI.scrip_master hands back the answer's `data` (its file list) or its own error dict."""
+    if isinstance(payload, dict) and "filesPaths" in payload:
+        return {"data": payload}
+    return payload
+
+
+def scrip_master_files(payload: Mapping[str, Any]) -> dict[str, str]:
+    """The CSV address for each segment BudhiTrade trades, by segment (nse_cm, nse_fo, ...)."""
+    files = payload["data"].get("filesPaths") or []
+    found = {}
+    for url in files:
+        name = str(url).rsplit("/", 1)[-1].lower()
+        for segment in INSTRUMENT_SEGMENTS:
+            if name.startswith(segment):
+                found[segment] = str(url)
+    return found
+
+
+def _number(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value).strip() or "0")
+    except ArithmeticError:
+        raise BrokerError(f"Kotak Neo's scrip master has an unreadable number: {value!r}.") from None
+
+
+def _expiry(value: Any, segment: str) -> date | None:
+    seconds = int(_number(value))
+    if seconds <= 0:
+        return None
+    if segment == "nse_fo":
+        seconds += NSE_FO_EPOCH_OFFSET
+    return datetime.fromtimestamp(seconds, tz=dt_timezone.utc).astimezone(IST).date()
+
+
+def instruments_from_scrip_master(segment: str, text: str) -> list[Instrument]:
+    """One segment's scrip master CSV. Prices are in paise unless lPrecision says otherwise (dStrikePrice;
+    and dTickSize); pOptionType is CE, PE, or XX for a future; cash-market rows are equity."""
+    exchange = EXCHANGE_SEGMENTS[segment]
+    derivatives = segment.endswith("_fo")
+    listed = []
+    for raw in csv.DictReader(io.StringIO(text)):
+        row = {(key or "").strip(): (value or "").strip() for key, value in raw.items()}
+        symbol = row.get("pTrdSymbol")
+        if not symbol:
+            continue
+        if derivatives:
+            kind = OPTION_TYPES.get(row.get("pOptionType", "").upper())
+            if kind is None:
+                continue
+        else:
+            kind = "EQ"
+        scale = Decimal(10) ** int(_number(row.get("lPrecision") or "2"))
+        listed.append(Instrument(
+            exchange=exchange, tradingsymbol=symbol, token=row.get("pSymbol", ""), name=row.get("pSymbolName", ""),
+            instrument_type=kind, lot_size=int(_number(row.get("lLotSize") or "1")) or 1,
+            tick_size=_number(row.get("dTickSize") or "5") / scale,
+            expiry=_expiry(row.get("pExpiryDate") or "0", segment) if derivatives else None,
+            strike=max(_number(row.get("dStrikePrice;") or "0"), Decimal(0)) / scale if kind in ("CE", "PE") else Decimal(0),
+        ))
+    return listed

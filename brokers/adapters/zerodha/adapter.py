@@ -17,6 +17,7 @@ from brokers.domain import (
     ConnectionStatus,
     Fill,
     Holding,
+    Instrument,
     LimitsSegment,
     LoginStep,
     OrderChange,
@@ -30,6 +31,7 @@ class ZerodhaAdapter(BrokerAdapter):
     """Kite Connect v3: login URL, redirect with request_token, daily access token."""
 
     broker = Broker.ZERODHA
+    publishes_instruments = True
     # Kite's funds come in two segments: commodity (MCX) and equity, which also
     # pays for currency derivatives (CDS, BCD); so CUR limits are the equity funds.
     equity_limits_segments = frozenset({LimitsSegment.CASH, LimitsSegment.FO, LimitsSegment.CUR})
@@ -103,6 +105,10 @@ class ZerodhaAdapter(BrokerAdapter):
     def order_cancel(self, broker_order_id: str, *, variety: str = "regular") -> str:
         """DELETE /orders/:variety/:order_id."""
         return self._client().cancel_order(variety=mapping.variety_to_wire(variety), order_id=broker_order_id)
+
+    def instruments(self) -> list[Instrument]:
+        """GET /instruments: NSE, BSE, NFO, BFO and MCX instruments and the indices."""
+        return mapping.instruments_from_wire(self._client().instruments())
 
     def orders(self) -> list[BrokerOrder]:
         """GET /orders."""

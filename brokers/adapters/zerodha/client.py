@@ -75,6 +75,10 @@ class ZerodhaClient:
         """DELETE /orders/:variety/:order_id: the order's id."""
         return str(self._order_call(lambda: self._kite.cancel_order(variety, order_id)))
 
+    def instruments(self) -> list[dict[str, Any]]:
+        """GET /instruments: the day's whole instrument master (a CSV the SDK parses into rows)."""
+        return self._call(self._kite.instruments)
+
     def orders(self) -> list[dict[str, Any]]:
         """GET /orders: the day's order book."""
         return self._call(self._kite.orders)

@@ -17,6 +17,7 @@ from brokers.domain import (
     Fill,
     FundsSegment,
     Holding,
+    Instrument,
     OrderChange,
     OrderRequest,
     OrderStatus,
@@ -371,3 +372,32 @@ def postback_checksum_ok(payload: Mapping[str, Any], *, api_secret: str) -> bool
         return False
     expected = hashlib.sha256(f"{payload.get('order_id', '')}{payload.get('order_timestamp', '')}{api_secret}".encode()).hexdigest()
     return hmac.compare_digest(expected, payload["checksum"])
+
+
+# --- The instrument master: GET /instruments --------------------------------------------------
+
+# The exchanges BudhiTrade trades; Kite's currency and other segments are left out of the master.
+INSTRUMENT_EXCHANGES = ("NSE", "BSE", "NFO", "BFO", "MCX")
+INSTRUMENT_TYPES = {"EQ": "EQ", "FUT": "FUT", "CE": "CE", "PE": "PE"}
+
+
+def instruments_from_wire(rows: list[dict[str, Any]]) -> list[Instrument]:
+    """kiteconnect's parsed /instruments CSV: one row per instrument, indices under segment INDICES."""
+    listed = []
+    for row in rows:
+        if row.get("exchange") not in INSTRUMENT_EXCHANGES:
+            continue
+        if row.get("segment") == "INDICES":
+            kind = "INDEX"
+        elif row.get("instrument_type") in INSTRUMENT_TYPES:
+            kind = INSTRUMENT_TYPES[row["instrument_type"]]
+        else:
+            continue
+        expiry = row.get("expiry")
+        listed.append(Instrument(
+            exchange=row["exchange"], tradingsymbol=str(row["tradingsymbol"]), token=str(row["instrument_token"]),
+            name=str(row.get("name") or ""), instrument_type=kind, lot_size=int(row["lot_size"]) or 1,
+            tick_size=Decimal(str(row["tick_size"])), expiry=expiry if hasattr(expiry, "year") else None,
+            strike=Decimal(str(row.get("strike") or 0)),
+        ))
+    return listed

@@ -1,0 +1,81 @@
+"""Writes to the stored instrument masters: each real broker's listing, loaded once a day.
+
+Orders are checked against them (unknown instrument, lot size, tick size)
+before they reach the broker. A master is loaded through any connected
+account of its broker; it is the same for every account.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from brokers.adapters.base import BrokerError, BrokerSessionExpired
+from brokers.adapters.registry import ADAPTERS, adapter_for
+from brokers.calendar import instrument_listing_day
+from brokers.domain import ConnectionStatus
+from brokers.models import BrokerConnection, BrokerInstrument, InstrumentMaster
+from brokers.selectors import instrument_master_current
+from brokers.services import connection_call_wait, connection_expire
+
+logger = logging.getLogger("budhitrade.brokers")
+BATCH = 2000
+# Connected accounts tried in turn when one cannot load the master (its session expired, say).
+ATTEMPTS = 3
+
+
+def instruments_refresh(*, connection: BrokerConnection, now: datetime | None = None) -> int:
+    """Load the broker's instrument master through this account: add and update every instrument, drop the ones
+    the broker no longer lists (expired contracts). Returns how many it lists; an empty listing changes nothing."""
+    adapter = adapter_for(connection)
+    connection_call_wait(connection=connection)
+    listed = adapter.instruments()
+    if not listed:
+        logger.warning("instruments_empty", extra={"broker": connection.broker})
+        return 0
+    now = now or timezone.now()
+    listed_on = instrument_listing_day(now)
+    rows = {(i.exchange, i.tradingsymbol): BrokerInstrument(
+        broker=connection.broker, exchange=i.exchange, tradingsymbol=i.tradingsymbol, token=i.token, name=i.name,
+        instrument_type=i.instrument_type, lot_size=i.lot_size, tick_size=i.tick_size, expiry=i.expiry,
+        strike=i.strike, listed_on=listed_on) for i in listed}
+    with transaction.atomic():
+        BrokerInstrument.objects.bulk_create(
+            rows.values(), batch_size=BATCH, update_conflicts=True,
+            unique_fields=["broker", "exchange", "tradingsymbol"],
+            update_fields=["token", "name", "instrument_type", "lot_size", "tick_size", "expiry", "strike",
+                           "listed_on"])
+        dropped, _ = BrokerInstrument.objects.filter(broker=connection.broker).exclude(listed_on=listed_on).delete()
+        InstrumentMaster.objects.update_or_create(
+            broker=connection.broker, defaults={"listed_on": listed_on, "loaded_at": now, "count": len(rows)})
+    logger.info("instruments_loaded", extra={"broker": connection.broker, "count": len(rows), "dropped": dropped})
+    return len(rows)
+
+
+def instruments_refresh_due(*, now: datetime | None = None) -> int:
+    """For each broker with a master that is not the current one, load it through a connected account.
+
+    Returns how many masters were loaded.
+    """
+    now = now or timezone.now()
+    loaded = 0
+    for broker, adapter in ADAPTERS.items():
+        if not adapter.publishes_instruments:
+            continue
+        if instrument_master_current(broker=broker, now=now):
+            continue
+        candidates = BrokerConnection.objects.filter(broker=broker, status=ConnectionStatus.CONNECTED)
+        for connection in candidates.order_by("-last_connected_at")[:ATTEMPTS]:
+            try:
+                if instruments_refresh(connection=connection, now=now):
+                    loaded += 1
+                    break
+            except BrokerError as error:
+                logger.warning("instruments_load_failed", extra={"broker": broker, "account_id": connection.account_id,
+                                                                 "reason": error.detail})
+                if isinstance(error, BrokerSessionExpired):
+                    connection_expire(connection=connection, reason=error.detail)
+    return loaded

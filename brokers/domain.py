@@ -269,6 +269,14 @@ class Instrument:
 
 
 @dataclass(frozen=True)
+class InstrumentListing:
+    """A broker's instrument master as downloaded, and the day it is of where the broker says so."""
+
+    instruments: list[Instrument]
+    published_on: date | None = None
+
+
+@dataclass(frozen=True)
 class InstrumentSpec:
     """What an order must respect about an instrument; `known=False` means the broker does not list it."""
 

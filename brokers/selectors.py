@@ -75,13 +75,20 @@ def instrument_master_current(*, broker: str, now: datetime | None = None) -> bo
     return listed_on is not None and listed_on >= instrument_listing_day(now or timezone.now())
 
 
+# Exchanges whose listings change only with the morning master (new equities list before the open);
+# derivative exchanges add contracts and strikes during the day, so a symbol missing there is not refused.
+CASH_EXCHANGES = ("NSE", "BSE")
+
+
 def instrument_spec_get(*, broker: str, exchange: str, tradingsymbol: str) -> InstrumentSpec | None:
-    """Lot and tick size from the broker's master; None while the stored master is not the current one
-    (an older one lacks the day's new contracts, so it cannot say an instrument is unknown)."""
+    """Lot and tick size from the broker's master; None when the master cannot tell: while the stored master
+    is not the current one (it lacks the day's new contracts), or for a derivative it does not list."""
     if not instrument_master_current(broker=broker):
         return None
     row = (BrokerInstrument.objects.filter(broker=broker, exchange=exchange, tradingsymbol=tradingsymbol)
            .values("lot_size", "tick_size", "instrument_type").first())
-    if row is None or row["instrument_type"] == "INDEX":
+    if row is None:
+        return InstrumentSpec(known=False) if exchange in CASH_EXCHANGES else None
+    if row["instrument_type"] == "INDEX":
         return InstrumentSpec(known=False)
     return InstrumentSpec(known=True, lot_size=row["lot_size"], tick_size=row["tick_size"])

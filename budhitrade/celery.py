@@ -16,11 +16,12 @@ app.conf.beat_schedule = {
         "task": "brokers.tasks.connection_expire_due_task",
         "schedule": crontab(minute="*"),
     },
-    # Brokers publish the day's instruments by 08:30 IST; the task loads a master only when it is not current,
-    # so the half-hourly runs after the first are no-ops (and catch a broker whose accounts connect later).
+    # Brokers publish the day's instruments by 08:30 IST; the first run after that is 08:45. The task loads a
+    # master only when it is not current, so later runs are no-ops unless a load failed or was not yet published
+    # (or a broker's first account connected later).
     "brokers-load-instrument-masters": {
         "task": "brokers.tasks.instruments_refresh_due_task",
-        "schedule": crontab(minute="*/30"),
+        "schedule": crontab(minute="15,45"),
     },
     # Times are IST (CELERY_TIMEZONE); the tasks check the session themselves.
     "portfolio-sync-in-market-hours": {

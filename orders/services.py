@@ -142,11 +142,11 @@ def order_validate(*, connection: BrokerConnection, request: OrderRequest) -> No
         raise InvalidInput(f"Unknown instrument {request.exchange}:{request.tradingsymbol}.",
                            errors={"tradingsymbol": ["Unknown instrument."]})
     errors = {}
-    if request.quantity % spec.lot_size:
+    if spec.lot_size > 1 and request.quantity % spec.lot_size:
         errors["quantity"] = [f"Must be a multiple of the lot size {spec.lot_size}."]
     for name in ("price", "trigger_price"):
         value = getattr(request, name)
-        if value and value % spec.tick_size:
+        if value and spec.tick_size > 0 and value % spec.tick_size:
             errors[name] = [f"Must be a multiple of the tick size {spec.tick_size}."]
     if errors:
         raise InvalidInput("; ".join(f"{name}: {messages[0]}" for name, messages in errors.items()), errors=errors)

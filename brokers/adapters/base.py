@@ -17,7 +17,7 @@ from brokers.domain import (
     Broker,
     BrokerOrder,
     Fill,
-    Instrument,
+    InstrumentListing,
     InstrumentSpec,
     OrderChange,
     OrderProgress,
@@ -139,7 +139,7 @@ class BrokerAdapter(ABC):
 
     # --- orders: each names the broker API it calls ---------------------------------------------
 
-    def instruments(self) -> list[Instrument] | None:
+    def instruments(self) -> InstrumentListing | None:
         """The broker's whole instrument master for the day; None where the adapter lists its own (paper)."""
         return None
 

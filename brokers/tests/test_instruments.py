@@ -55,6 +55,29 @@ def test_a_failed_load_keeps_the_stored_master(kite_wired_account, kite_wire):
     assert InstrumentMaster.objects.get(broker="zerodha").listed_on == date(2026, 12, 1)
 
 
+def test_a_listing_far_smaller_than_the_stored_one_changes_nothing(kite_wired_account, kite_wire):
+    kite_wire.reply_csv("/instruments", "instruments.csv")
+    InstrumentMaster.objects.create(broker="zerodha", listed_on=date(2026, 11, 30), loaded_at=MORNING, count=100)
+
+    assert instruments_refresh(connection=kite_wired_account, now=MORNING) == 0  # 9 of 100: a truncated download
+
+    assert not BrokerInstrument.objects.exists()
+    assert InstrumentMaster.objects.get(broker="zerodha").listed_on == date(2026, 11, 30)
+
+
+def test_kotak_files_of_an_earlier_day_are_not_loaded_as_todays(neo_wired_account, neo_wire):
+    neo_files = "https://lapi.kotaksecurities.com/wso2-scripmaster/v1/prod/2026-12-01/transformed-v1/"
+    neo_wire.reply("GET", "https://e43.kotaksecurities.com/script-details/1.0/masterscrip/file-paths",
+                   "scrip_master_file_paths.json")
+    for segment in ("nse_cm", "bse_cm", "nse_fo", "bse_fo", "mcx_fo"):
+        neo_wire.reply_file(f"{neo_files}{segment}-v1.csv", f"scrip_master_{segment}.csv")
+
+    assert instruments_refresh(connection=neo_wired_account, now=MORNING + timedelta(days=1)) == 0
+    assert not InstrumentMaster.objects.exists()
+    assert instruments_refresh(connection=neo_wired_account, now=MORNING) == 7
+    assert InstrumentMaster.objects.get(broker="kotak_neo").listed_on == date(2026, 12, 1)
+
+
 @pytest.mark.parametrize("moment, current", [
     (datetime(2026, 12, 1, 8, 45, tzinfo=IST), True),
     (datetime(2026, 12, 2, 8, 15, tzinfo=IST), True),  # before the next day's is published
@@ -70,12 +93,14 @@ def test_specs_come_only_from_the_current_master(moment, current, monkeypatch):
 
     known = instrument_spec_get(broker="zerodha", exchange="NSE", tradingsymbol="IDEA")
     unknown = instrument_spec_get(broker="zerodha", exchange="NSE", tradingsymbol="NOSUCH")
+    unlisted_contract = instrument_spec_get(broker="zerodha", exchange="NFO", tradingsymbol="NIFTY26DEC99000CE")
 
     if current:
         assert known == InstrumentSpec(known=True, lot_size=1, tick_size=Decimal("0.01"))
         assert unknown == InstrumentSpec(known=False)
     else:
         assert known is None and unknown is None
+    assert unlisted_contract is None  # strikes and contracts are added during the day: the broker decides
 
 
 def test_the_due_task_loads_each_stale_master_once_through_an_account_that_works(user, kite_wire, neo_wire):
@@ -100,3 +125,22 @@ def test_the_due_task_loads_each_stale_master_once_through_an_account_that_works
     calls = len(kite_wire.calls("/instruments"))
     assert instruments_refresh_due(now=MORNING + timedelta(minutes=30)) == 0  # current: nothing fetched
     assert len(kite_wire.calls("/instruments")) == calls
+
+
+def test_an_unreadable_master_of_one_broker_does_not_stop_the_others(user, kite_wire, neo_wire, monkeypatch):
+    from brokers.adapters.kotak_neo.adapter import KotakNeoAdapter
+
+    kite_wire.reply_csv("/instruments", "instruments.csv")
+    BrokerConnection.objects.create(user=user, broker="kotak_neo", account_id="AB123", status="connected",
+                                    credentials={"consumer_key": "k"}, session={}, options={"environment": "prod"})
+    BrokerConnection.objects.create(user=user, broker="zerodha", account_id="ZX4821", status="connected",
+                                    credentials={"api_key": "kitekey123", "api_secret": "s"},
+                                    session={"access_token": "kAcc3ssT0kenValue9"})
+
+    def unreadable(self):
+        raise AttributeError("'list' object has no attribute 'strip'")
+
+    monkeypatch.setattr(KotakNeoAdapter, "instruments", unreadable)
+
+    assert instruments_refresh_due(now=MORNING) == 1
+    assert set(InstrumentMaster.objects.values_list("broker", flat=True)) == {"zerodha"}

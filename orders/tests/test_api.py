@@ -162,6 +162,37 @@ def test_a_modification_beyond_the_free_funds_is_refused_and_changes_nothing(use
     assert live_limits(user_api, account)["open_orders"] == float(below * 200)
 
 
+def test_a_modification_that_blocks_less_passes_even_when_funds_are_short(user_api, paper_market):
+    from brokers.models import PaperAccount
+
+    account = user_api.post("/broker/connect/initiate", {"broker": "paper", "opening_cash": 100000},
+                            format="json").json()["account_id"]
+    below = ltp("ITC") - 10
+    path = f"/accounts/{account}/orders/" + place(user_api, account, order_type="LIMIT", price=str(below),
+                                                  quantity=200).json()["order_id"]
+    PaperAccount.objects.filter(account_id=account).update(cash=30000)  # say, losses settled elsewhere
+
+    smaller = user_api.patch(path, {"quantity": 100}, format="json")
+    larger = user_api.patch(path, {"quantity": 150}, format="json")
+
+    assert smaller.status_code == 200 and smaller.json()["quantity"] == 100
+    assert larger.status_code == 400 and larger.json()["error"] == "Insufficient margin"
+    assert live_limits(user_api, account)["open_orders"] == float(below * 100)
+
+
+def test_a_second_exit_of_the_same_position_is_judged_as_a_new_short(user_api, account):
+    assert place(user_api, account, product="MIS", quantity=100).status_code == 200
+    above = str(ltp("ITC") + 20)
+    sell = {"transaction_type": "SELL", "order_type": "LIMIT", "price": above, "product": "MIS", "quantity": 100}
+
+    assert place(user_api, account, **sell).status_code == 200
+    assert live_limits(user_api, account)["open_orders"] == 0  # an exit blocks nothing
+    assert place(user_api, account, **sell).status_code == 200
+
+    # if both fill the account is short 100: the second blocks that short's intraday margin (20%)
+    assert live_limits(user_api, account)["open_orders"] == pytest.approx(0.2 * 100 * float(ltp("ITC")), rel=0.01)
+
+
 def test_open_delivery_sells_hold_their_shares(user_api, account):
     place(user_api, account, quantity=100)  # bought today: sellable as a delivery position
     above = str(ltp("ITC") + 20)

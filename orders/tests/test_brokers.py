@@ -4,9 +4,12 @@ import hashlib
 import json
 from urllib.parse import parse_qs
 
+from datetime import datetime
+
 import pytest
 import requests
 
+from brokers.calendar import IST
 from brokers.tests.fixtures import KITE_ROOT, NEO_TRADE_HOST, wire_body
 from orders.models import Order
 
@@ -155,6 +158,14 @@ def test_orders_beyond_the_per_second_budget_wait_for_the_next_second(user_api, 
 
 
 NEO_FILES = "https://lapi.kotaksecurities.com/wso2-scripmaster/v1/prod/2026-12-01/transformed-v1/"
+MASTER_DAY = datetime(2026, 12, 1, 11, 0, tzinfo=IST)  # the recorded masters' day, in session
+
+
+@pytest.fixture
+def on_master_day(monkeypatch):
+    """The clock the master checks read, held on the recorded masters' day."""
+    monkeypatch.setattr("brokers.selectors.timezone.now", lambda: MASTER_DAY)
+    return MASTER_DAY
 
 
 @pytest.mark.parametrize("fields, field", [
@@ -167,11 +178,11 @@ NEO_FILES = "https://lapi.kotaksecurities.com/wso2-scripmaster/v1/prod/2026-12-0
     ({"tradingsymbol": "ITC", "price": "400.03"}, "price"),
 ])
 def test_kite_orders_are_checked_against_the_days_instrument_master(user_api, kite_wired_account, kite_wire,
-                                                                     fields, field):
+                                                                     on_master_day, fields, field):
     from brokers.instruments import instruments_refresh
 
     kite_wire.reply_csv("/instruments", "instruments.csv")
-    instruments_refresh(connection=kite_wired_account)
+    instruments_refresh(connection=kite_wired_account, now=on_master_day)
 
     response = user_api.post("/accounts/ZX4821/orders", {**LIMIT_BUY, **fields}, format="json")
 
@@ -179,18 +190,20 @@ def test_kite_orders_are_checked_against_the_days_instrument_master(user_api, ki
     assert not kite_wire.calls("/orders/regular") and not Order.objects.exists()
 
 
-def test_kite_orders_on_the_master_pass_each_bound(user_api, kite_wired_account, kite_wire):
+def test_kite_orders_on_the_master_pass_each_bound(user_api, kite_wired_account, kite_wire, on_master_day):
     from brokers.instruments import instruments_refresh
 
     kite_wire.reply_csv("/instruments", "instruments.csv")
     kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
-    instruments_refresh(connection=kite_wired_account)
+    instruments_refresh(connection=kite_wired_account, now=on_master_day)
     future = {"tradingsymbol": "NIFTY26DECFUT", "exchange": "NFO", "product": "NRML"}
 
     for fields in ({**future, "quantity": 65, "price": "24500.1"}, {**future, "quantity": 130, "price": "24500"},
-                   {"tradingsymbol": "IDEA", "price": "7.23"}):
+                   {"tradingsymbol": "IDEA", "price": "7.23"},
+                   # a contract the morning's master does not list yet: the broker decides
+                   {"tradingsymbol": "NIFTY26DEC99000CE", "exchange": "NFO", "product": "NRML", "quantity": 65}):
         assert user_api.post("/accounts/ZX4821/orders", {**LIMIT_BUY, **fields}, format="json").status_code == 200
-    assert len(kite_wire.calls("/orders/regular")) == 3
+    assert len(kite_wire.calls("/orders/regular")) == 4
 
 
 def test_kite_orders_go_unchecked_while_no_current_master_is_stored(user_api, kite_wired_account, kite_wire):
@@ -201,15 +214,15 @@ def test_kite_orders_go_unchecked_while_no_current_master_is_stored(user_api, ki
     assert response.status_code == 200  # the broker decides; BudhiTrade cannot say it is unknown
 
 
-def test_kotak_orders_are_checked_against_the_scrip_master(user_api, neo_wired_account, neo_wire):
+def test_kotak_orders_are_checked_against_the_scrip_master(user_api, neo_wired_account, neo_wire, on_master_day):
     from brokers.instruments import instruments_refresh
 
     neo_wire.reply("GET", f"{NEO_TRADE_HOST}/script-details/1.0/masterscrip/file-paths",
                    "scrip_master_file_paths.json")
-    for segment in ("nse_cm", "bse_cm", "nse_fo"):
+    for segment in ("nse_cm", "bse_cm", "nse_fo", "bse_fo", "mcx_fo"):
         neo_wire.reply_file(f"{NEO_FILES}{segment}-v1.csv", f"scrip_master_{segment}.csv")
     neo_wire.reply("POST", f"{NEO_TRADE_HOST}/quick/order/rule/ms/place", "order_place_success.json")
-    assert instruments_refresh(connection=neo_wired_account) == 6
+    assert instruments_refresh(connection=neo_wired_account, now=on_master_day) == 7
 
     unknown = user_api.post("/accounts/AB123/orders", {**LIMIT_BUY, "tradingsymbol": "ITC"}, format="json")
     off_tick = user_api.post("/accounts/AB123/orders", {**LIMIT_BUY, "tradingsymbol": "ITC-EQ", "price": "400.03"},

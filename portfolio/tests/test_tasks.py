@@ -41,7 +41,7 @@ def test_beat_schedule_has_each_periodic_job():
     assert sync.hour == set(range(9, 16)) and sync.day_of_week == set(range(1, 6))
     snapshot = jobs["portfolio.tasks.account_snapshot_due_task"]
     assert (snapshot.hour, snapshot.minute) == ({15}, {45})
-    assert jobs["brokers.tasks.instruments_refresh_due_task"].minute == {0, 30}
+    assert jobs["brokers.tasks.instruments_refresh_due_task"].minute == {15, 45}
 
 
 def test_market_hours_sync_queues_one_task_per_connected_account_and_the_worker_syncs_them(

@@ -16,7 +16,7 @@ from brokers.domain import (
     ConnectionStatus,
     Fill,
     Holding,
-    Instrument,
+    InstrumentListing,
     Limits,
     LimitsExchange,
     LimitsProduct,
@@ -137,14 +137,18 @@ class KotakNeoAdapter(BrokerAdapter):
         payload = self._client().cancel_order(order_id=broker_order_id, amo=mapping.variety_to_wire(variety))
         return mapping.order_id_from_wire(payload, fallback=broker_order_id)
 
-    def instruments(self) -> list[Instrument]:
-        """NeoAPI.scrip_master (GET script-details/1.0/masterscrip/file-paths), then each segment's CSV."""
+    def instruments(self) -> InstrumentListing:
+        """NeoAPI.scrip_master (GET script-details/1.0/masterscrip/file-paths), then each segment's CSV.
+
+        Every segment must be there: a master missing one would call its
+        instruments unknown. The files' addresses carry the day they are of.
+        """
         client = self._client()
         files = mapping.scrip_master_files(client.scrip_master_files())
         listed = []
         for segment, url in files.items():
             listed.extend(mapping.instruments_from_scrip_master(segment, client.scrip_master_file(url)))
-        return listed
+        return InstrumentListing(instruments=listed, published_on=mapping.scrip_master_day(files.values()))
 
     def orders(self) -> list[BrokerOrder]:
         """NeoAPI.order_report (GET quick/user/orders)."""

@@ -724,6 +724,7 @@ INSTRUMENT_SEGMENTS = ("nse_cm", "bse_cm", "nse_fo", "bse_fo", "mcx_fo")
 # NSE's derivative expiries count seconds from 1980-01-01, the others from 1970 (the SDK's scrip_search).
 NSE_FO_EPOCH_OFFSET = 315511200
 OPTION_TYPES = {"CE": "CE", "PE": "PE", "XX": "FUT"}
+SCRIP_MASTER_COLUMNS = {"pSymbol", "pTrdSymbol", "pSymbolName", "pOptionType", "lLotSize", "dTickSize", "pExpiryDate"}
 
 
 def scrip_master_answer(payload: Any) -> Any:
@@ -734,7 +735,8 @@ def scrip_master_answer(payload: Any) -> Any:
 
 
 def scrip_master_files(payload: Mapping[str, Any]) -> dict[str, str]:
-    """The CSV address for each segment BudhiTrade trades, by segment (nse_cm, nse_fo, ...)."""
+    """The CSV address for each segment BudhiTrade trades, by segment (nse_cm, nse_fo, ...); all of them or
+    BrokerError."""
     files = payload["data"].get("filesPaths") or []
     found = {}
     for url in files:
@@ -742,7 +744,20 @@ def scrip_master_files(payload: Mapping[str, Any]) -> dict[str, str]:
         for segment in INSTRUMENT_SEGMENTS:
             if name.startswith(segment):
                 found[segment] = str(url)
+    missing = [segment for segment in INSTRUMENT_SEGMENTS if segment not in found]
+    if missing:
+        raise BrokerError(f"Kotak Neo's scrip master lists no file for {', '.join(missing)}.")
     return found
+
+
+def scrip_master_day(urls) -> date | None:
+    """The oldest day the file addresses carry (…/prod/2026-12-01/…), if they carry one."""
+    days = []
+    for url in urls:
+        match = re.search(r"/(\d{4})-(\d{2})-(\d{2})/", str(url))
+        if match:
+            days.append(date(*(int(part) for part in match.groups())))
+    return min(days) if days else None
 
 
 def _number(value: Any) -> Decimal:
@@ -763,14 +778,21 @@ def _expiry(value: Any, segment: str) -> date | None:
 
 def instruments_from_scrip_master(segment: str, text: str) -> list[Instrument]:
     """One segment's scrip master CSV. Prices are in paise unless lPrecision says otherwise (dStrikePrice;
-    and dTickSize); pOptionType is CE, PE, or XX for a future; cash-market rows are equity."""
+    and dTickSize; a tick of 0 is not checked); pOptionType is CE, PE, or XX for a future; cash-market rows
+    are equity."""
     exchange = EXCHANGE_SEGMENTS[segment]
     derivatives = segment.endswith("_fo")
+    reader = csv.DictReader(io.StringIO(text))
+    columns = {(name or "").strip() for name in reader.fieldnames or ()}
+    missing = sorted(SCRIP_MASTER_COLUMNS - columns)
+    if missing:
+        raise BrokerError(f"Kotak Neo's {segment} scrip master lacks the columns {', '.join(missing)}.")
     listed = []
-    for raw in csv.DictReader(io.StringIO(text)):
-        row = {(key or "").strip(): (value or "").strip() for key, value in raw.items()}
+    for raw in reader:
+        # a row with more fields than the header puts the rest in a list under None: ignored
+        row = {key.strip(): value.strip() for key, value in raw.items() if key and isinstance(value, str)}
         symbol = row.get("pTrdSymbol")
-        if not symbol:
+        if not symbol or len(symbol) > 64:
             continue
         if derivatives:
             kind = OPTION_TYPES.get(row.get("pOptionType", "").upper())
@@ -779,10 +801,12 @@ def instruments_from_scrip_master(segment: str, text: str) -> list[Instrument]:
         else:
             kind = "EQ"
         scale = Decimal(10) ** int(_number(row.get("lPrecision") or "2"))
+        # MCX quantities are in lots at Kotak while lLotSize may be in units: its lot is not checked
+        lot_size = 1 if segment == "mcx_fo" else int(_number(row.get("lLotSize") or "1")) or 1
         listed.append(Instrument(
-            exchange=exchange, tradingsymbol=symbol, token=row.get("pSymbol", ""), name=row.get("pSymbolName", ""),
-            instrument_type=kind, lot_size=int(_number(row.get("lLotSize") or "1")) or 1,
-            tick_size=_number(row.get("dTickSize") or "5") / scale,
+            exchange=exchange, tradingsymbol=symbol, token=row.get("pSymbol", ""),
+            name=row.get("pSymbolName", "")[:100], instrument_type=kind, lot_size=lot_size,
+            tick_size=_number(row.get("dTickSize") or "0") / scale,
             expiry=_expiry(row.get("pExpiryDate") or "0", segment) if derivatives else None,
             strike=max(_number(row.get("dStrikePrice;") or "0"), Decimal(0)) / scale if kind in ("CE", "PE") else Decimal(0),
         ))

@@ -140,14 +140,14 @@ def _refusal(order: PaperOrder, instrument: PaperInstrument, now: datetime) -> s
     return ""
 
 
-def _block_margin(order: PaperOrder, instrument: PaperInstrument) -> None:
+def _block_margin(order: PaperOrder, instrument: PaperInstrument, *, already_blocked: Decimal = Decimal("0")) -> None:
     """The RMS's check of what is left of the order beside the account's other open orders; it then blocks
     what the check found (FillRejected when the funds or shares are not there)."""
-    reference = order.price if order.order_type in ("LIMIT", "SL") else instrument.last_price
     remaining = order.quantity - order.filled_quantity
     blocked = ledger.ledger_check(account_id=order.account.account_id, instrument=instrument,
-                                  side=order.transaction_type, quantity=remaining, price=reference,
-                                  product=order.product, excluding_order=order.pk)
+                                  side=order.transaction_type, quantity=remaining,
+                                  price=ledger.order_reference_price(order, instrument), product=order.product,
+                                  excluding_order=order.pk, already_blocked=already_blocked)
     order.margin_per_unit = blocked / remaining
 
 
@@ -165,7 +165,10 @@ def engine_modify(*, order_id: str, account_id: str, quantity: int | None = None
                   trigger_price: Decimal | None = None, order_type: str | None = None,
                   validity: str | None = None) -> PaperOrder:
     """Change an open order's price, trigger, quantity, type or validity, then match it again."""
+    # Locks go account, then order, everywhere (as in engine_step), so no two transactions wait on each other.
+    PaperAccount.objects.select_for_update().filter(account_id=account_id).first()
     order = _open_order(order_id, account_id)
+    blocked = order.margin_per_unit * (order.quantity - order.filled_quantity)
     if quantity is not None:
         if quantity <= order.filled_quantity:
             raise OrderRefused("Quantity cannot go below what is already filled")
@@ -176,7 +179,7 @@ def engine_modify(*, order_id: str, account_id: str, quantity: int | None = None
     order.validity = validity or order.validity
     order.modifications += 1
     try:
-        _block_margin(order, order.instrument)
+        _block_margin(order, order.instrument, already_blocked=blocked)
     except ledger.FillRejected as refusal:
         raise OrderRefused(str(refusal)) from refusal
     now = market_clock()
@@ -202,7 +205,11 @@ def engine_step(*, now: datetime, event: str = "") -> int:
     Runs inside the market's advance transaction. Returns how many orders changed.
     """
     changed = 0
-    orders = PaperOrder.objects.select_for_update().filter(status__in=OPEN_STATES).select_related("account")
+    # Accounts first, in one order, then their orders: the lock order of every other writer here.
+    open_orders = PaperOrder.objects.filter(status__in=OPEN_STATES)
+    list(PaperAccount.objects.select_for_update().filter(pk__in=open_orders.values("account_id"))
+         .order_by("pk").values_list("pk", flat=True))
+    orders = open_orders.select_for_update(of=("self",)).select_related("account")
     for order in orders:
         before = (order.status, order.filled_quantity)
         trades = _match(order, now)

@@ -182,11 +182,32 @@ def _positions(account: PaperAccount) -> list[PaperPosition]:
     return list(PaperPosition.objects.filter(account=account).select_related("instrument"))
 
 
+def order_reference_price(order: PaperOrder, instrument: PaperInstrument) -> Decimal:
+    """The price the RMS values an order at: its limit, or the last price for market and SL-M orders."""
+    return order.price if order.order_type in ("LIMIT", "SL") else instrument.last_price
+
+
+def _apply(account: PaperAccount, position: PaperPosition, instrument: PaperInstrument, side: str, quantity: int,
+           price: Decimal) -> None:
+    value = price * quantity
+    if side == "BUY":
+        position.buy_quantity += quantity
+        position.buy_value += value
+    else:
+        position.sell_quantity += quantity
+        position.sell_value += value
+    if _pays_premium(position, instrument):
+        account.cash += -value if side == "BUY" else value
+
+
 def _book(account: PaperAccount, *, instrument: PaperInstrument, side: str, quantity: int, price: Decimal,
           product: str, orders: list[PaperOrder]) -> tuple[PaperPosition, Decimal, Decimal]:
     """Apply one fill to the account in memory after the RMS's checks: (position, net before, net after).
 
-    Open `orders` block their margin, and their delivery sells their shares.
+    The account's other open `orders` on the same side of the same position
+    count as filled first (so two exits of one position cannot both pass as
+    risk-reducing, and delivery sells share the shares); the rest block their
+    margin.
     """
     if side not in ("BUY", "SELL"):
         raise FillRejected(f"Unknown transaction type {side!r}.")
@@ -202,26 +223,22 @@ def _book(account: PaperAccount, *, instrument: PaperInstrument, side: str, quan
         position = PaperPosition(account=account, instrument=instrument, product=product)
         positions.append(position)
     position.instrument = instrument
+    same_way = [order for order in orders if order.instrument_id == instrument.pk and order.product == product
+                and order.transaction_type == side]
+    elsewhere = [order for order in orders if order not in same_way]
+    for order in same_way:
+        _apply(account, position, instrument, side, order.quantity - order.filled_quantity,
+               order_reference_price(order, instrument))
     if product == "CNC" and side == "SELL":
         held = PaperHolding.objects.filter(account=account, instrument=instrument).values_list("quantity", flat=True).first() or 0
-        selling = sum(order.quantity - order.filled_quantity for order in orders
-                      if order.instrument_id == instrument.pk and order.product == "CNC"
-                      and order.transaction_type == "SELL")
-        if quantity > held + position.quantity - selling:
+        if quantity > held + position.quantity:
+            selling = sum(order.quantity - order.filled_quantity for order in same_way)
             raise FillRejected("Insufficient holdings to sell." if not selling else
                                f"Insufficient holdings to sell: open orders already sell {selling}.")
     spots = _spots()
-    before = funds_compute(account, positions, orders=orders, spots=spots).net
-    value = price * quantity
-    if side == "BUY":
-        position.buy_quantity += quantity
-        position.buy_value += value
-    else:
-        position.sell_quantity += quantity
-        position.sell_value += value
-    if _pays_premium(position, instrument):
-        account.cash += -value if side == "BUY" else value
-    return position, before, funds_compute(account, positions, orders=orders, spots=spots).net
+    before = funds_compute(account, positions, orders=elsewhere, spots=spots).net
+    _apply(account, position, instrument, side, quantity, price)
+    return position, before, funds_compute(account, positions, orders=elsewhere, spots=spots).net
 
 
 @transaction.atomic
@@ -242,17 +259,19 @@ def ledger_fill(*, account_id: str, instrument: PaperInstrument, side: str, quan
 
 @transaction.atomic
 def ledger_check(*, account_id: str, instrument: PaperInstrument, side: str, quantity: int, price: Decimal,
-                 product: str, excluding_order: int | None = None) -> Decimal:
+                 product: str, excluding_order: int | None = None, already_blocked: Decimal = ZERO) -> Decimal:
     """Would an order for this fill pass the RMS (product, lot size, holdings, funds) beside the account's other
     open orders? FillRejected says why not; else the margin it blocks while open (zero if it reduces risk).
 
-    The account row is locked until the caller's transaction ends, so two
-    orders never both take the same free funds.
+    For a modification, `excluding_order` is the order itself and
+    `already_blocked` what it blocks now: a change that blocks no more always
+    passes. The account row is locked until the caller's transaction ends, so
+    two orders never both take the same free funds.
     """
     account = PaperAccount.objects.select_for_update().get(account_id=account_id)
     _, before, after = _book(account, instrument=instrument, side=side, quantity=quantity, price=price,
                              product=product, orders=open_orders(account, excluding=excluding_order))
-    if after < 0 and after < before:
+    if after < 0 and after < before - already_blocked:
         raise FillRejected("Insufficient margin")
     return max(before - after, ZERO)
 

@@ -17,7 +17,7 @@ from brokers.domain import (
     ConnectionStatus,
     Fill,
     Holding,
-    Instrument,
+    InstrumentListing,
     LimitsSegment,
     LoginStep,
     OrderChange,
@@ -106,9 +106,9 @@ class ZerodhaAdapter(BrokerAdapter):
         """DELETE /orders/:variety/:order_id."""
         return self._client().cancel_order(variety=mapping.variety_to_wire(variety), order_id=broker_order_id)
 
-    def instruments(self) -> list[Instrument]:
-        """GET /instruments: NSE, BSE, NFO, BFO and MCX instruments and the indices."""
-        return mapping.instruments_from_wire(self._client().instruments())
+    def instruments(self) -> InstrumentListing:
+        """GET /instruments: NSE, BSE, NFO, BFO and MCX instruments and the indices (the dump is not dated)."""
+        return InstrumentListing(instruments=mapping.instruments_from_wire(self._client().instruments()))
 
     def orders(self) -> list[BrokerOrder]:
         """GET /orders."""

@@ -12,10 +12,10 @@ SESSION = {"access_token": "kAcc3ssT0kenValue9"}
 def test_the_dump_becomes_instruments_of_the_exchanges_budhitrade_trades(kite_wire):
     kite_wire.reply_csv("/instruments", "instruments.csv")
 
-    listed = {(i.exchange, i.tradingsymbol): i for i in
-              ZerodhaAdapter(credentials=CREDENTIALS, session=SESSION).instruments()}
+    listing = ZerodhaAdapter(credentials=CREDENTIALS, session=SESSION).instruments()
+    listed = {(i.exchange, i.tradingsymbol): i for i in listing.instruments}
 
-    assert len(listed) == 9  # the currency future (CDS) is left out
+    assert len(listed) == 9 and listing.published_on is None  # the currency future (CDS) is left out
     assert ("CDS", "USDINR26DECFUT") not in listed
     future = listed[("NFO", "NIFTY26DECFUT")]
     assert (future.instrument_type, future.lot_size, future.tick_size, future.expiry, future.token, future.name) == (

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import DecimalField, F, Sum
 
 from brokers.adapters.paper.catalogue import INDICES
 from brokers.models import PaperAccount, PaperHolding, PaperInstrument, PaperOrder, PaperPosition
@@ -133,10 +134,16 @@ class Funds:
         return self.cash + self.m2m_realised + min(self.m2m_unrealised, ZERO) - self.margin_used
 
 
-def open_orders(account: PaperAccount, *, excluding: int | None = None) -> list[PaperOrder]:
+def open_orders(account: PaperAccount) -> list[PaperOrder]:
     """The account's orders still in the book, each blocking its margin."""
-    rows = PaperOrder.objects.filter(account=account, status__in=OPEN_ORDER_STATES).select_related("instrument")
-    return list(rows.exclude(pk=excluding) if excluding else rows)
+    return list(PaperOrder.objects.filter(account=account, status__in=OPEN_ORDER_STATES).select_related("instrument"))
+
+
+def _open_order_margin(orders) -> Decimal:
+    """What a queryset of open orders blocks, summed by the database."""
+    blocked = orders.aggregate(total=Sum(F("margin_per_unit") * (F("quantity") - F("filled_quantity")),
+                                         output_field=DecimalField(max_digits=24, decimal_places=6)))["total"]
+    return blocked or ZERO
 
 
 def _everything(instrument: PaperInstrument, product: str) -> bool:
@@ -144,18 +151,19 @@ def _everything(instrument: PaperInstrument, product: str) -> bool:
 
 
 def funds_compute(account: PaperAccount, positions: Iterable[PaperPosition], *,
-                  orders: Iterable[PaperOrder] = (),
+                  orders: Iterable[PaperOrder] = (), blocked: Decimal = ZERO,
                   include: Callable[[PaperInstrument, str], bool] = _everything,
                   spots: dict[str, Decimal] | None = None) -> Funds:
-    """Funds from the ledger cash, the positions and the open `orders` that `include` keeps (all by default).
+    """Funds from the ledger cash, the positions and the open `orders` that `include` keeps (all by default),
+    plus `blocked`, margin already summed for other open orders.
 
     An open order blocks what its acceptance found it would take, for the
     part of it still unfilled.
     """
     spots = _spots() if spots is None else spots
     span = exposure = mis = realised = unrealised = premium = delivery = ZERO
-    blocked = sum((order.margin_per_unit * (order.quantity - order.filled_quantity) for order in orders
-                   if include(order.instrument, order.product)), ZERO)
+    blocked += sum((order.margin_per_unit * (order.quantity - order.filled_quantity) for order in orders
+                    if include(order.instrument, order.product)), ZERO)
     for position in positions:
         if not include(position.instrument, position.product):
             continue
@@ -201,13 +209,14 @@ def _apply(account: PaperAccount, position: PaperPosition, instrument: PaperInst
 
 
 def _book(account: PaperAccount, *, instrument: PaperInstrument, side: str, quantity: int, price: Decimal,
-          product: str, orders: list[PaperOrder]) -> tuple[PaperPosition, Decimal, Decimal]:
+          product: str, open_orders_count: bool = False,
+          excluding_order: int | None = None) -> tuple[PaperPosition, Decimal, Decimal]:
     """Apply one fill to the account in memory after the RMS's checks: (position, net before, net after).
 
-    The account's other open `orders` on the same side of the same position
-    count as filled first (so two exits of one position cannot both pass as
-    risk-reducing, and delivery sells share the shares); the rest block their
-    margin.
+    With `open_orders_count`, the account's other open orders (but
+    `excluding_order`) on the same side of the same position count as filled
+    first (so two exits of one position cannot both pass as risk-reducing, and
+    delivery sells share the shares); the rest block their margin.
     """
     if side not in ("BUY", "SELL"):
         raise FillRejected(f"Unknown transaction type {side!r}.")
@@ -223,9 +232,12 @@ def _book(account: PaperAccount, *, instrument: PaperInstrument, side: str, quan
         position = PaperPosition(account=account, instrument=instrument, product=product)
         positions.append(position)
     position.instrument = instrument
-    same_way = [order for order in orders if order.instrument_id == instrument.pk and order.product == product
-                and order.transaction_type == side]
-    elsewhere = [order for order in orders if order not in same_way]
+    same_way, blocked = [], ZERO
+    if open_orders_count:
+        others = PaperOrder.objects.filter(account=account, status__in=OPEN_ORDER_STATES).exclude(pk=excluding_order)
+        alike = {"instrument": instrument, "product": product, "transaction_type": side}
+        same_way = list(others.filter(**alike))
+        blocked = _open_order_margin(others.exclude(**alike))
     for order in same_way:
         _apply(account, position, instrument, side, order.quantity - order.filled_quantity,
                order_reference_price(order, instrument))
@@ -236,9 +248,9 @@ def _book(account: PaperAccount, *, instrument: PaperInstrument, side: str, quan
             raise FillRejected("Insufficient holdings to sell." if not selling else
                                f"Insufficient holdings to sell: open orders already sell {selling}.")
     spots = _spots()
-    before = funds_compute(account, positions, orders=elsewhere, spots=spots).net
+    before = funds_compute(account, positions, blocked=blocked, spots=spots).net
     _apply(account, position, instrument, side, quantity, price)
-    return position, before, funds_compute(account, positions, orders=elsewhere, spots=spots).net
+    return position, before, funds_compute(account, positions, blocked=blocked, spots=spots).net
 
 
 @transaction.atomic
@@ -247,7 +259,7 @@ def ledger_fill(*, account_id: str, instrument: PaperInstrument, side: str, quan
     """Book one fill into the account: position and cash, after the checks a broker's RMS would make first."""
     account = PaperAccount.objects.select_for_update().get(account_id=account_id)
     position, before, after = _book(account, instrument=instrument, side=side, quantity=quantity, price=price,
-                                    product=product, orders=[])
+                                    product=product)
     if check_funds and after < 0 and after < before:
         raise FillRejected("Insufficient margin")
     position.save()
@@ -270,7 +282,7 @@ def ledger_check(*, account_id: str, instrument: PaperInstrument, side: str, qua
     """
     account = PaperAccount.objects.select_for_update().get(account_id=account_id)
     _, before, after = _book(account, instrument=instrument, side=side, quantity=quantity, price=price,
-                             product=product, orders=open_orders(account, excluding=excluding_order))
+                             product=product, open_orders_count=True, excluding_order=excluding_order)
     if after < 0 and after < before - already_blocked:
         raise FillRejected("Insufficient margin")
     return max(before - after, ZERO)

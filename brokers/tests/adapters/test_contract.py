@@ -7,8 +7,20 @@ import pytest
 from brokers.adapters.kotak_neo.adapter import KotakNeoAdapter
 from brokers.adapters.paper.adapter import PaperAdapter
 from brokers.adapters.zerodha.adapter import ZerodhaAdapter
-from brokers.domain import ConnectionStatus, Holding, LoginStep, Position, SegmentFunds
-from brokers.tests.fixtures import NEO_LOGIN_HOST, NEO_TRADE_HOST
+from brokers.domain import (
+    BrokerOrder,
+    ConnectionStatus,
+    Fill,
+    Holding,
+    InstrumentListing,
+    InstrumentSpec,
+    LoginStep,
+    OrderChange,
+    OrderRequest,
+    Position,
+    SegmentFunds,
+)
+from brokers.tests.fixtures import KITE_ROOT, NEO_LOGIN_HOST, NEO_TRADE_HOST, wire_body
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +103,77 @@ def test_portfolio_reads_return_domain_types_from_a_stored_session(harness):
     assert all(isinstance(f.net, Decimal) for f in funds)
     assert all(isinstance(p.average_price, Decimal) and isinstance(p.quantity, int) for p in positions)
     assert all(isinstance(h.average_price, Decimal) and isinstance(h.quantity, int) for h in holdings)
+
+
+# --- orders --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def kotak_neo_orders(neo_wire):
+    for method, path, fixture in (("POST", "/quick/order/rule/ms/place", "order_place_success.json"),
+                                  ("GET", "/quick/user/orders", "orders_book_success.json"),
+                                  ("POST", "/quick/order/vr/modify", "order_modify_success.json"),
+                                  ("POST", "/quick/order/cancel", "order_cancel_success.json"),
+                                  ("GET", "/quick/user/trades", "trades_book_success.json")):
+        neo_wire.reply(method, f"{NEO_TRADE_HOST}{path}", fixture)
+    return OrderRequest(tradingsymbol="IDEA-EQ", exchange="NSE", transaction_type="BUY", order_type="LIMIT",
+                        product="NRML", quantity=1, price=Decimal("9.39"), tag="bt1")
+
+
+@pytest.fixture
+def zerodha_orders(kite_wire):
+    book = wire_body("zerodha", "orders_book.json")
+    book["data"][4]["order_id"] = "151220000000000"  # the open row, as the order just placed
+    kite_wire.mock.add("GET", f"{KITE_ROOT}/orders", json=book)
+    for method, path, fixture in (("POST", "/orders/regular", "orders_place_success.json"),
+                                  ("PUT", "/orders/regular/151220000000000", "orders_modify_success.json"),
+                                  ("DELETE", "/orders/regular/151220000000000", "orders_cancel_success.json"),
+                                  ("GET", "/trades", "trades.json")):
+        kite_wire.reply(method, path, fixture)
+    return OrderRequest(tradingsymbol="INFY", exchange="NSE", transaction_type="BUY", order_type="LIMIT",
+                        product="CNC", quantity=1, price=Decimal("1500"), tag="bt1")
+
+
+@pytest.fixture
+def paper_orders(paper_market):
+    from brokers.models import PaperInstrument
+
+    below = PaperInstrument.objects.get(tradingsymbol="ITC").last_price - 20
+    return OrderRequest(tradingsymbol="ITC", exchange="NSE", transaction_type="BUY", order_type="LIMIT",
+                        product="CNC", quantity=1, price=below, tag="bt1")
+
+
+@pytest.fixture(params=["kotak_neo", "zerodha", "paper"])
+def trading(request):
+    """(adapter connected as a user would, an order it will take)."""
+    harness = request.getfixturevalue(request.param)
+    order = request.getfixturevalue(f"{request.param}_orders")
+    cls, credentials, options = harness[:3]
+    step = connect(harness)
+    return cls(credentials=credentials, session=dict(step.session), options=options, account_id=step.account_id), order
+
+
+def test_an_order_is_placed_found_modified_and_cancelled_in_domain_types(trading):
+    adapter, order = trading
+
+    order_id = adapter.order_place(order)
+
+    assert isinstance(order_id, str) and order_id
+    book = adapter.orders()
+    assert all(isinstance(row, BrokerOrder) for row in book) and order_id in {row.broker_order_id for row in book}
+    assert adapter.order_modify(order_id, OrderChange(price=order.price - Decimal("0.05"))) == order_id
+    assert adapter.order_cancel(order_id) == order_id
+    assert all(isinstance(fill, Fill) and fill.quantity > 0 for fill in adapter.trades())
+
+
+def test_instrument_answers_are_domain_types_or_none(trading):
+    adapter, order = trading
+
+    spec = adapter.instrument_spec(exchange=order.exchange, tradingsymbol=order.tradingsymbol)
+
+    assert spec is None or isinstance(spec, InstrumentSpec)  # None: no current master stored to ask
+    assert adapter.publishes_instruments == (adapter.broker.value != "paper")
+    if not adapter.publishes_instruments:
+        assert adapter.instruments() is None and spec == InstrumentSpec(known=True, lot_size=1,
+                                                                        tick_size=Decimal("0.05"))
+    else:
+        assert spec is None

@@ -74,7 +74,7 @@ def test_kotak_files_of_an_earlier_day_are_not_loaded_as_todays(neo_wired_accoun
 
     assert instruments_refresh(connection=neo_wired_account, now=MORNING + timedelta(days=1)) == 0
     assert not InstrumentMaster.objects.exists()
-    assert instruments_refresh(connection=neo_wired_account, now=MORNING) == 7
+    assert instruments_refresh(connection=neo_wired_account, now=MORNING) == 8
     assert InstrumentMaster.objects.get(broker="kotak_neo").listed_on == date(2026, 12, 1)
 
 

@@ -222,7 +222,7 @@ def test_kotak_orders_are_checked_against_the_scrip_master(user_api, neo_wired_a
     for segment in ("nse_cm", "bse_cm", "nse_fo", "bse_fo", "mcx_fo"):
         neo_wire.reply_file(f"{NEO_FILES}{segment}-v1.csv", f"scrip_master_{segment}.csv")
     neo_wire.reply("POST", f"{NEO_TRADE_HOST}/quick/order/rule/ms/place", "order_place_success.json")
-    assert instruments_refresh(connection=neo_wired_account, now=on_master_day) == 7
+    assert instruments_refresh(connection=neo_wired_account, now=on_master_day) == 8
 
     unknown = user_api.post("/accounts/AB123/orders", {**LIMIT_BUY, "tradingsymbol": "ITC"}, format="json")
     off_tick = user_api.post("/accounts/AB123/orders", {**LIMIT_BUY, "tradingsymbol": "ITC-EQ", "price": "400.03"},

@@ -33,7 +33,8 @@ def test_each_segment_file_becomes_instruments_in_rupees(scrip_master):
 
     assert listing.published_on == date(2026, 12, 1)  # the day in the files' addresses
     assert set(listed) == {("NSE", "INFY-EQ"), ("NSE", "ITC-EQ"), ("NSE", "IDEA-EQ"), ("NFO", "NIFTY26DECFUT"),
-                           ("NFO", "NIFTY26DEC24500CE"), ("NFO", "NIFTY26DEC24500PE"), ("MCX", "GOLDM27JANFUT")}
+                           ("NFO", "NIFTY26DEC24500CE"), ("NFO", "NIFTY26DEC24500PE"), ("MCX", "GOLDM27JANFUT"),
+                           ("BFO", "SENSEX26DECFUT")}
     assert (listed[("NSE", "ITC-EQ")].tick_size, listed[("NSE", "IDEA-EQ")].tick_size) == (Decimal("0.05"),
                                                                                            Decimal("0.01"))
     future = listed[("NFO", "NIFTY26DECFUT")]
@@ -42,6 +43,8 @@ def test_each_segment_file_becomes_instruments_in_rupees(scrip_master):
         "FUT", 65, Decimal("0.1"), date(2026, 12, 29), "48226")
     assert (listed[("NFO", "NIFTY26DEC24500CE")].strike, listed[("NFO", "NIFTY26DEC24500PE")].instrument_type) == (
         Decimal("24500"), "PE")
+    sensex = listed[("BFO", "SENSEX26DECFUT")]
+    assert (sensex.expiry, sensex.lot_size, sensex.tick_size) == (date(2026, 12, 24), 20, Decimal("0.05"))  # 1970
     gold = listed[("MCX", "GOLDM27JANFUT")]
     # MCX expiries count from 1970; Kotak's MCX quantities are lots, so no lot size is enforced
     assert (gold.expiry, gold.tick_size, gold.lot_size) == (date(2027, 1, 5), Decimal("1"), 1)

@@ -49,25 +49,27 @@ def instruments_refresh(*, connection: BrokerConnection, now: datetime | None = 
     if listing.published_on is not None and listing.published_on < listed_on:
         logger.info("instruments_not_published", extra={"broker": broker, "published_on": str(listing.published_on)})
         return 0
-    rows = {(i.exchange, i.tradingsymbol): BrokerInstrument(
-        broker=broker, exchange=i.exchange, tradingsymbol=i.tradingsymbol, token=i.token, name=i.name,
-        instrument_type=i.instrument_type, lot_size=i.lot_size, tick_size=i.tick_size, expiry=i.expiry,
-        strike=i.strike, listed_on=listed_on) for i in listing.instruments}
+    unique = {(i.exchange, i.tradingsymbol): i for i in listing.instruments}  # the last listing of a symbol wins
     stored = InstrumentMaster.objects.filter(broker=broker).values_list("count", flat=True).first() or 0
-    if len(rows) < stored * SMALLEST_SHARE:
-        logger.warning("instruments_incomplete", extra={"broker": broker, "count": len(rows), "stored": stored})
+    if len(unique) < stored * SMALLEST_SHARE:
+        logger.warning("instruments_incomplete", extra={"broker": broker, "count": len(unique), "stored": stored})
         return 0
+    instruments = list(unique.values())
     with transaction.atomic():
-        BrokerInstrument.objects.bulk_create(
-            rows.values(), batch_size=BATCH, update_conflicts=True,
-            unique_fields=["broker", "exchange", "tradingsymbol"],
-            update_fields=["token", "name", "instrument_type", "lot_size", "tick_size", "expiry", "strike",
-                           "listed_on"])
+        for start in range(0, len(instruments), BATCH):  # model rows a batch at a time: a master is ~10^5 rows
+            BrokerInstrument.objects.bulk_create(
+                [BrokerInstrument(broker=broker, exchange=i.exchange, tradingsymbol=i.tradingsymbol, token=i.token,
+                                  name=i.name, instrument_type=i.instrument_type, lot_size=i.lot_size,
+                                  tick_size=i.tick_size, expiry=i.expiry, strike=i.strike, listed_on=listed_on)
+                 for i in instruments[start:start + BATCH]],
+                update_conflicts=True, unique_fields=["broker", "exchange", "tradingsymbol"],
+                update_fields=["token", "name", "instrument_type", "lot_size", "tick_size", "expiry", "strike",
+                               "listed_on"])
         dropped, _ = BrokerInstrument.objects.filter(broker=broker).exclude(listed_on=listed_on).delete()
         InstrumentMaster.objects.update_or_create(
-            broker=broker, defaults={"listed_on": listed_on, "loaded_at": now, "count": len(rows)})
-    logger.info("instruments_loaded", extra={"broker": broker, "count": len(rows), "dropped": dropped})
-    return len(rows)
+            broker=broker, defaults={"listed_on": listed_on, "loaded_at": now, "count": len(instruments)})
+    logger.info("instruments_loaded", extra={"broker": broker, "count": len(instruments), "dropped": dropped})
+    return len(instruments)
 
 
 def instruments_refresh_due(*, now: datetime | None = None) -> int:

@@ -37,11 +37,17 @@ def _flatten_value(value):
     return [str(value)]
 
 
+def _order_of(exc) -> dict:
+    """An order the failed request saved (it is kept, whatever failed after): its id and status."""
+    order = getattr(exc, "order", None)
+    return {"order_id": order.order_id, "order_status": order.status} if order is not None else {}
+
+
 def api_exception_handler(exc, context):
     """DRF exception handler giving the contract's error shape."""
     if isinstance(exc, ServiceError):
-        return Response({**error_body(exc.detail, exc.status_code, exc.errors), **exc.extra_body()},
-                        status=exc.status_code)
+        return Response({**error_body(exc.detail, exc.status_code, exc.errors), **exc.extra_body(),
+                         **_order_of(exc)}, status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -51,7 +57,8 @@ def api_exception_handler(exc, context):
     if response is None:
         logger.exception("unhandled_api_error", extra={"view": type(context.get("view")).__name__})
         return Response(
-            error_body("Internal server error.", 500), status=status.HTTP_500_INTERNAL_SERVER_ERROR
+            {**error_body("Internal server error.", 500), **_order_of(exc)},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 
     if isinstance(exc, exceptions.ValidationError):

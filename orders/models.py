@@ -42,6 +42,8 @@ class Order(models.Model):
     exchange_timestamp = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=128, blank=True, default="")
     batch_id = models.UUIDField(null=True, blank=True, db_index=True)
+    # A batch rolled back while this order's placement had no answer: cancel it once the broker's book shows it.
+    cancel_when_found = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

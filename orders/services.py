@@ -17,6 +17,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from brokers.adapters.base import (
@@ -24,10 +26,9 @@ from brokers.adapters.base import (
     BrokerError,
     BrokerOrderRejected,
     BrokerSessionExpired,
-    BrokerTimeout,
-    BrokerUnavailable,
 )
 from brokers.adapters.registry import adapter_for
+from brokers.calendar import IST, next_trading_day
 from brokers.domain import (
     FINAL_ORDER_STATUSES,
     BrokerOrder,
@@ -50,6 +51,8 @@ logger = logging.getLogger("budhitrade.orders")
 OPEN_STATUSES = (OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING)
 # An UNKNOWN order the broker's book still does not show after this long was never placed.
 UNKNOWN_GIVE_UP = timedelta(minutes=5)
+# A finished order whose fills are not all recorded is looked for in the trade book for this long.
+FILLS_LOOKBACK = timedelta(days=2)
 
 
 class OrderRejected(ServiceError):
@@ -152,16 +155,32 @@ def order_validate(*, connection: BrokerConnection, request: OrderRequest) -> No
         raise InvalidInput("; ".join(f"{name}: {messages[0]}" for name, messages in errors.items()), errors=errors)
 
 
-def _fail(order: Order, status: OrderStatus, message: str, source: str = "broker") -> None:
-    Order.objects.filter(pk=order.pk).update(status=status, status_message=message, pending_quantity=0
-                                             if status in FINAL_ORDER_STATUSES else order.quantity)
+def _fail(order: Order, status: OrderStatus, message: str, source: str = "broker") -> bool:
+    """Record a failure on the order, unless it has moved on from the status the caller saw (a broker's update
+    got there first, and it knows better); False then, with the order refreshed."""
+    moved = not Order.objects.filter(pk=order.pk, status=order.status).update(
+        status=status, status_message=message,
+        pending_quantity=0 if status in FINAL_ORDER_STATUSES else order.quantity)
     order.refresh_from_db()
-    _event(order, source=source, message=message)
+    if not moved:
+        _event(order, source=source, message=message)
+    return not moved
+
+
+def _not_sent(order: Order, error: Exception, detail: str) -> None:
+    """The order never reached the broker: REJECTED, saying why; the error carries the order."""
+    _fail(order, OrderStatus.REJECTED, f"Not sent: {detail}")
+    error.order = order
 
 
 def order_place(*, connection: BrokerConnection, request: OrderRequest, idempotency_key: str = "",
                 batch_id: uuid.UUID | None = None) -> Order:
-    """Save the order, then send it; the saved order always tells what happened."""
+    """Save the order, then send it; the saved order always tells what happened.
+
+    Only what fails before the request leaves (the pacing, the budget, a
+    refused session) is "Not sent"; any other failure of the call may have
+    reached the broker, so the order stays UNKNOWN until its book says.
+    """
     _ensure_connected(connection)
     order_validate(connection=connection, request=request)
     with transaction.atomic():  # the order and its first event in one commit
@@ -177,6 +196,13 @@ def order_place(*, connection: BrokerConnection, request: OrderRequest, idempote
     try:
         _order_rate_wait(connection)
         connection_call_wait(connection=connection)
+    except ServiceError as error:
+        _not_sent(order, error, error.detail)
+        raise
+    except Exception as error:  # e.g. Redis down: nothing was sent
+        _not_sent(order, error, "BudhiTrade could not take the broker's call budget.")
+        raise
+    try:
         broker_order_id = adapter_for(connection).order_place(replace(request, tag=order.broker_tag))
     except BrokerOrderRejected as error:
         _fail(order, OrderStatus.REJECTED, error.detail)
@@ -185,14 +211,19 @@ def order_place(*, connection: BrokerConnection, request: OrderRequest, idempote
         rejected = OrderRejected(error.detail)
         rejected.order = order
         raise rejected from error
-    except (BrokerSessionExpired, BrokerUnavailable, RateLimited) as error:  # it never reached the broker
-        _fail(order, OrderStatus.REJECTED, f"Not sent: {error.detail}")
-        if isinstance(error, BrokerSessionExpired):
-            connection_expire(connection=connection, reason=error.detail)
-        error.order = order
+    except BrokerSessionExpired as error:  # the broker refused the session: it took no order
+        _not_sent(order, error, error.detail)
+        connection_expire(connection=connection, reason=error.detail)
         raise
-    except BrokerError as error:  # timeout or an unreadable answer: it may be at the broker
-        _fail(order, OrderStatus.UNKNOWN, f"Sent; the broker did not answer ({error.detail}). Reconciling.")
+    except Exception as error:  # timeout, dropped connection, unreadable answer: it may be at the broker
+        detail = error.detail if isinstance(error, BrokerError) else "BudhiTrade could not read the answer"
+        if not _fail(order, OrderStatus.UNKNOWN, f"Sent; the broker did not answer ({detail}). Reconciling."):
+            # the broker's own update already told what became of it
+            if order.status == OrderStatus.REJECTED:
+                rejected = OrderRejected(order.status_message or "The broker rejected the order.")
+                rejected.order = order
+                raise rejected from error
+            return order
         logger.warning("order_unknown", extra={"account_id": connection.account_id, "order": str(order.pk)})
         error.order = order
         raise
@@ -219,9 +250,14 @@ def order_apply(*, order: Order, state: BrokerOrder, fills: list[Fill], source: 
         Trade(order=order, trade_id=fill.trade_id, quantity=fill.quantity, price=fill.price,
               exchange_order_id=fill.exchange_order_id, fill_timestamp=fill.fill_timestamp)
         for fill in new_fills)
+    if new_fills:
+        from orders.tasks import position_refresh_task
+
+        transaction.on_commit(lambda: position_refresh_task.delay(str(order.connection_id), order.tradingsymbol))
     before = (order.status, order.filled_quantity, order.status_message)
-    if order.status in FINAL_ORDER_STATUSES and state.status not in FINAL_ORDER_STATUSES:
-        return bool(new_fills)  # a late, older update never reopens a finished order
+    if ((order.status in FINAL_ORDER_STATUSES and state.status not in FINAL_ORDER_STATUSES)
+            or state.filled_quantity < order.filled_quantity):
+        return bool(new_fills)  # a late, older snapshot never reopens a finished order nor takes back a fill
     order.status = state.status
     order.broker_order_id = order.broker_order_id or state.broker_order_id
     order.exchange_order_id = state.exchange_order_id or order.exchange_order_id
@@ -236,10 +272,6 @@ def order_apply(*, order: Order, state: BrokerOrder, fills: list[Fill], source: 
     order.save()
     if changed:
         _event(order, source=source)
-    if new_fills:
-        from orders.tasks import position_refresh_task
-
-        transaction.on_commit(lambda: position_refresh_task.delay(str(order.connection_id), order.tradingsymbol))
     return changed or bool(new_fills)
 
 
@@ -298,6 +330,9 @@ def order_modify(*, order: Order, change: OrderChange) -> Order:
                               source="modify")
     try:
         adapter_for(order.connection).order_modify(order.broker_order_id, change, variety=order.variety)
+    except BrokerSessionExpired as error:
+        connection_expire(connection=order.connection, reason=error.detail)
+        raise
     except BrokerOrderRejected as error:
         OrderEvent.objects.create(order=order, status=order.status, filled_quantity=order.filled_quantity,
                                   average_price=order.average_price, message=f"Modify refused: {error.detail}",
@@ -318,6 +353,9 @@ def order_cancel(*, order: Order) -> Order:
     connection_call_wait(connection=order.connection)
     try:
         adapter_for(order.connection).order_cancel(order.broker_order_id, variety=order.variety)
+    except BrokerSessionExpired as error:
+        connection_expire(connection=order.connection, reason=error.detail)
+        raise
     except BrokerOrderRejected as error:
         raise OrderRejected(error.detail) from error
     logger.info("order_cancelled", extra={"account_id": order.connection.account_id, "order": str(order.pk)})
@@ -331,7 +369,10 @@ def order_progress_apply(*, connection: BrokerConnection, progress: OrderProgres
     with transaction.atomic():
         order = (Order.objects.select_for_update().filter(connection=connection,
                                                           broker_order_id=progress.broker_order_id).first())
-        if order is None or order.status in FINAL_ORDER_STATUSES:
+        if order is None:  # not yet known by the broker's id (its answer may still be on the way): look it up
+            transaction.on_commit(lambda: order_reconcile_task.delay(str(connection.pk)))
+            return False
+        if order.status in FINAL_ORDER_STATUSES:
             return False
         filled_more = progress.filled_quantity > order.filled_quantity
         before = (order.status, order.filled_quantity, order.status_message)
@@ -358,33 +399,70 @@ def order_push_apply(*, broker: str, account_id: str, payload: dict) -> Order | 
     """
     from orders.tasks import order_reconcile_task
 
-    candidates = BrokerConnection.objects.filter(broker=broker, account_id__iexact=account_id).exclude(account_id="")
-    for connection in candidates:
+    candidates = (BrokerConnection.objects.filter(broker=broker, account_id__iexact=account_id)
+                  .exclude(account_id="").order_by("pk"))
+    signed = False
+    for connection in candidates:  # the same broker account may be connected by more than one user
         try:
             state = adapter_for(connection).order_from_push(payload)
         except BrokerAuthRejected:
             continue
+        signed = True
         order = (Order.objects.filter(connection=connection, broker_order_id=state.broker_order_id).first()
                  or (Order.objects.filter(connection=connection, broker_tag=state.tag).first() if state.tag else None))
-        if order is not None:
-            order_apply(order=order, state=state, fills=[], source="postback")
-            transaction.on_commit(lambda pk=str(connection.pk): order_reconcile_task.delay(pk))
+        if order is None:
+            continue
+        order_apply(order=order, state=state, fills=[], source="postback")
+        transaction.on_commit(lambda pk=str(connection.pk): order_reconcile_task.delay(pk))
         logger.info("order_postback_received", extra={"account_id": connection.account_id,
                                                       "broker_order_id": state.broker_order_id})
         return order
+    if signed:  # an order placed elsewhere than BudhiTrade: nothing to update
+        logger.info("order_postback_received", extra={"account_id": account_id})
+        return None
     logger.warning("order_postback_refused", extra={"broker": broker, "account_id": account_id})
     raise Forbidden("The postback's checksum does not match any connected account.")
 
 
-def order_reconcile(*, connection: BrokerConnection) -> int:
-    """Bring every unfinished order of the account up to the broker's book; an UNKNOWN one is found by its tag.
+def orders_to_reconcile():
+    """Orders a broker's books can still tell more about: every unfinished one, and a recently finished one whose
+    recorded fills fall short of its filled quantity (a postback or feed update finished it)."""
+    recent = timezone.now() - FILLS_LOOKBACK
+    return (Order.objects.annotate(traded=Coalesce(Sum("trades__quantity"), 0))
+            .filter(~Q(status__in=FINAL_ORDER_STATUSES)
+                    | Q(created_at__gte=recent, filled_quantity__gt=F("traded"))))
 
-    An UNKNOWN order that the book still does not show after UNKNOWN_GIVE_UP
-    was never placed: it becomes REJECTED, saying so. Returns orders changed.
+
+def _cancel_found(order: Order) -> None:
+    """Cancel an order of a rolled-back batch that the broker's book has now shown, if it is still open."""
+    order.refresh_from_db()
+    if order.status not in OPEN_STATUSES:
+        return
+    try:
+        order_cancel(order=order)
+    except ServiceError as failure:
+        logger.warning("order_rollback_cancel_failed", extra={"account_id": order.connection.account_id,
+                                                              "order": str(order.pk), "reason": failure.detail})
+
+
+def _trading_day_over(order: Order, now) -> bool:
+    """Whether the session the order was for has ended (an after-market order is for the next one)."""
+    placed = order.order_timestamp.astimezone(IST).date()
+    session_day = next_trading_day(placed) if order.variety == "amo" else placed
+    return now.astimezone(IST).date() > session_day
+
+
+def order_reconcile(*, connection: BrokerConnection) -> int:
+    """Bring the account's orders up to the broker's books (see orders_to_reconcile); one the broker has no id
+    for yet is found by its tag.
+
+    When the book does not show an order: one still UNKNOWN (or PENDING)
+    after UNKNOWN_GIVE_UP was never placed and becomes REJECTED; an open one
+    whose trading day is over has expired with it and becomes CANCELLED.
+    Returns how many orders changed.
     """
-    unfinished = list(Order.objects.filter(connection=connection).exclude(status__in=FINAL_ORDER_STATUSES)
-                      .select_related("connection"))
-    if not unfinished or connection.status != ConnectionStatus.CONNECTED:
+    orders = list(orders_to_reconcile().filter(connection=connection).select_related("connection"))
+    if not orders or connection.status != ConnectionStatus.CONNECTED:
         return 0
     adapter = adapter_for(connection)
     connection_call_wait(connection=connection)
@@ -393,16 +471,21 @@ def order_reconcile(*, connection: BrokerConnection) -> int:
     fills = adapter.trades()
     by_id = {o.broker_order_id: o for o in book}
     by_tag = {o.tag: o for o in book if o.tag}
+    now = timezone.now()
     changed = 0
-    for order in unfinished:
+    for order in orders:
         state = by_id.get(order.broker_order_id) if order.broker_order_id else by_tag.get(order.broker_tag)
-        if state is None:
-            if order.status == OrderStatus.UNKNOWN and timezone.now() - order.created_at > UNKNOWN_GIVE_UP:
-                _fail(order, OrderStatus.REJECTED, "The broker has no such order: it was never placed.", "reconcile")
-                changed += 1
-            continue
-        order_fills = [f for f in fills if f.broker_order_id == state.broker_order_id]
-        changed += order_apply(order=order, state=state, fills=order_fills, source="reconcile")
+        if state is not None:
+            order_fills = [f for f in fills if f.broker_order_id == state.broker_order_id]
+            changed += order_apply(order=order, state=state, fills=order_fills, source="reconcile")
+            if order.cancel_when_found:
+                _cancel_found(order)
+        elif order.status in (OrderStatus.UNKNOWN, OrderStatus.PENDING) and now - order.created_at > UNKNOWN_GIVE_UP:
+            changed += _fail(order, OrderStatus.REJECTED, "The broker has no such order: it was never placed.",
+                             "reconcile")
+        elif order.status in OPEN_STATUSES and _trading_day_over(order, now):
+            changed += _fail(order, OrderStatus.CANCELLED,
+                             "Expired with its trading day: the broker's book no longer lists it.", "reconcile")
     return changed
 
 
@@ -432,16 +515,35 @@ def batch_place(*, connection: BrokerConnection, requests: list[OrderRequest], r
 
 
 def _roll_back(outcomes: list[tuple[OrderRequest, Order | None, str]]) -> None:
-    """Cancel what the batch already placed; a filled order cannot be undone and says so."""
+    """Cancel what the batch already placed; a filled order cannot be undone and says so.
+
+    An order whose placement had no answer may still be at the broker: it is
+    looked up first, cancelled if found open, and otherwise marked to be
+    cancelled by the reconcile that finds it.
+    """
+    unanswered = [order for _, order, error in outcomes if order is not None and order.status == OrderStatus.UNKNOWN]
+    if unanswered:
+        Order.objects.filter(pk__in=[order.pk for order in unanswered]).update(cancel_when_found=True)
+        try:
+            order_reconcile(connection=unanswered[0].connection)
+        except ServiceError as failure:
+            logger.warning("order_reconcile_failed", extra={"account_id": unanswered[0].connection.account_id,
+                                                             "reason": failure.detail})
     for position, (request, order, error) in enumerate(outcomes):
-        if order is None or error:
+        if order is None:
             continue
         order.refresh_from_db()
         if order.status in OPEN_STATUSES:
             try:
                 order_cancel(order=order)
-                outcomes[position] = (request, order, "Rolled back: cancelled")
+                note = "Rolled back: cancelled"
             except ServiceError as failure:
-                outcomes[position] = (request, order, f"Roll-back failed: {failure.detail}")
-        else:
+                note = f"Roll-back failed: {failure.detail}"
+            outcomes[position] = (request, order, f"{error}; {note}" if error else note)
+        elif order.status == OrderStatus.UNKNOWN:
+            outcomes[position] = (request, order, f"{error}; roll-back pending: BudhiTrade cancels it as soon as "
+                                                  "the broker's book shows it")
+        elif error and order.cancel_when_found and order.status == OrderStatus.CANCELLED:
+            outcomes[position] = (request, order, f"{error}; found at the broker and rolled back: cancelled")
+        elif not error:
             outcomes[position] = (request, order, f"Could not roll back: the order is already {order.status}")

@@ -17,9 +17,11 @@ logger = logging.getLogger("budhitrade.orders")
 
 @shared_task
 def order_reconcile_due_task() -> int:
-    """Queue a reconcile for every connected account that has unfinished orders (Kite, Neo and paper alike)."""
-    ids = list(Order.objects.exclude(status__in=["COMPLETE", "REJECTED", "CANCELLED"])
-               .filter(connection__status="connected").values_list("connection_id", flat=True).distinct())
+    """Queue a reconcile for every connected account with orders its broker can tell more about (Kite, Neo and
+    paper alike): unfinished ones, and finished ones whose fills are not all recorded."""
+    ids = list(Order.objects.filter(pk__in=services.orders_to_reconcile().values("pk"),
+                                    connection__status="connected")
+               .values_list("connection_id", flat=True).distinct())
     for connection_id in ids:
         order_reconcile_task.delay(str(connection_id))
     return len(ids)

@@ -113,6 +113,14 @@ def _order_body(order: Order) -> dict:
     return body
 
 
+def _limit(request, *, default: int) -> int:
+    """The `?limit=` of a list: 1 to 1000."""
+    raw = request.query_params.get("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise InvalidInput("limit must be a whole number from 1 to 1000.")
+    return int(raw)
+
+
 def _find_order(connection, order_id: str) -> Order:
     order = selectors.order_get(connection=connection, order_id=order_id)
     if order is None:
@@ -144,6 +152,11 @@ def _idempotent(request, handler):
         response = handler(record)
     except ServiceError as error:
         response = api_exception_handler(error, {})
+    except Exception:
+        # Keep the key answerable: a retry replays this (and first settles an order it left UNKNOWN).
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            response_status=500, response_body={"detail": "Internal server error.", "status_code": 500})
+        raise
     IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=response.status_code,
                                                           response_body=response.data)
     return response
@@ -192,10 +205,7 @@ class OrderListCreateView(APIView):
         status = request.query_params.get("status") or None
         if status is not None and status not in OrderStatus.values:
             raise InvalidInput(f"Unknown status {status!r}; use one of {', '.join(OrderStatus.values)}.")
-        raw_limit = request.query_params.get("limit", "100")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
-            raise InvalidInput("limit must be a whole number from 1 to 1000.")
-        orders = list(selectors.order_list(connection=connection, status=status)[: int(raw_limit)])
+        orders = list(selectors.order_list(connection=connection, status=status)[:_limit(request, default=100)])
         return Response({"status": "success", "account_id": connection.account_id, "count": len(orders),
                          "orders": [_order_body(order) for order in orders]})
 
@@ -211,7 +221,7 @@ class OrderListCreateView(APIView):
             try:
                 order = services.order_place(connection=connection, request=serializer.to_request(),
                                              idempotency_key=key)
-            except ServiceError as error:
+            except Exception as error:
                 if record is not None and getattr(error, "order", None) is not None:
                     record.orders.add(error.order)
                 raise
@@ -262,12 +272,14 @@ class OrderHistoryView(APIView):
 class TradeListView(APIView):
     """The account's fills, newest first; ?order_id= narrows to one order."""
 
-    @extend_schema(parameters=[OpenApiParameter("order_id", str, required=False)],
+    @extend_schema(parameters=[OpenApiParameter("order_id", str, required=False),
+                               OpenApiParameter("limit", int, required=False, description="1-1000, default 500")],
                    responses={200: inline_serializer("TradeListOutput", {
                        "status": serializers.CharField(), "account_id": serializers.CharField(),
                        "count": serializers.IntegerField(), "trades": serializers.ListField(child=serializers.DictField())})})
     def get(self, request, account_id):
         connection = account_from_path(request, account_id)
+        limit = _limit(request, default=500)
         order_id = request.query_params.get("order_id")
         order = _find_order(connection, order_id) if order_id else None
         trades = [{"trade_id": trade.trade_id, "order_id": trade.order.order_id,
@@ -275,7 +287,7 @@ class TradeListView(APIView):
                    "exchange": trade.order.exchange, "transaction_type": trade.order.transaction_type,
                    "product": trade.order.product, "quantity": trade.quantity, "price": float(trade.price),
                    "fill_timestamp": trade.fill_timestamp.isoformat() if trade.fill_timestamp else None}
-                  for trade in selectors.trade_list(connection=connection, order=order)]
+                  for trade in selectors.trade_list(connection=connection, order=order)[:limit]]
         return Response({"status": "success", "account_id": connection.account_id, "count": len(trades),
                          "trades": trades})
 

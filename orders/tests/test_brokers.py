@@ -234,3 +234,96 @@ def test_kotak_orders_are_checked_against_the_scrip_master(user_api, neo_wired_a
     assert off_tick.status_code == 400 and "price" in off_tick.json()["errors"]
     assert placed.status_code == 200
     assert len(neo_wire.calls(f"{NEO_TRADE_HOST}/quick/order/rule/ms/place")) == 1
+
+
+def test_a_postback_finished_order_gets_its_fills_from_the_next_reconcile(api, user_api, kite_wired_account,
+                                                                          kite_wire):
+    from orders.services import order_reconcile
+    from orders.tasks import order_reconcile_due_task
+
+    kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
+    user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json")
+    api.post("/broker/zerodha/postback", _postback("151220000000000", "s"), format="json")
+    order = Order.objects.get()
+    assert order.status == "COMPLETE" and not order.trades.exists()
+    trades = wire_body("zerodha", "trades.json")
+    trades["data"][0].update(order_id="151220000000000", tradingsymbol="INFY", quantity=1, average_price=1499.5)
+    kite_wire.mock.add("GET", f"{KITE_ROOT}/trades", json=trades)
+    kite_wire.mock.add("GET", f"{KITE_ROOT}/orders", json=book_with(order, "COMPLETE", filled_quantity=1,
+                                                                    pending_quantity=0, average_price=1499.5))
+
+    assert order_reconcile_due_task() == 1  # a finished order whose fills are missing still needs its books
+    order_reconcile(connection=kite_wired_account)
+
+    [trade] = order.trades.all()
+    assert (trade.quantity, float(trade.price)) == (1, 1499.5)
+    assert order_reconcile_due_task() == 0  # nothing left to learn
+
+
+def test_a_connection_dropped_after_sending_leaves_the_order_unknown_not_rejected(user_api, kite_wired_account,
+                                                                                   kite_wire):
+    kite_wire.fail("POST", "/orders/regular", requests.exceptions.ConnectionError("Connection aborted."))
+
+    response = user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json")
+
+    order = Order.objects.get()
+    assert response.status_code == 503 and order.status == "UNKNOWN"  # it may be at Kite: the book will say
+    assert response.json()["order_id"] == order.order_id and response.json()["order_status"] == "UNKNOWN"
+
+
+def test_an_outage_before_sending_keeps_the_order_as_not_sent_and_the_key_answerable(user_api, kite_wired_account,
+                                                                                       kite_wire, monkeypatch):
+    import redis
+
+    def redis_down(**kwargs):
+        raise redis.exceptions.ConnectionError("Connection refused")
+
+    monkeypatch.setattr("orders.services.throttle_wait", redis_down)
+    kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
+
+    first = user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json", HTTP_IDEMPOTENCY_KEY="outage-1")
+    again = user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json", HTTP_IDEMPOTENCY_KEY="outage-1")
+
+    order = Order.objects.get()
+    assert first.status_code == 500 and first.json()["order_id"] == order.order_id
+    assert (order.status, order.status_message) == ("REJECTED", "Not sent: BudhiTrade could not take the broker's "
+                                                                "call budget.")
+    assert again.status_code == 500 and Order.objects.count() == 1  # replayed, not "still being processed"
+    assert not kite_wire.calls("/orders/regular")
+
+
+def test_an_open_order_of_an_earlier_day_missing_from_the_book_has_expired(user_api, kite_wired_account, kite_wire):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.services import order_reconcile
+
+    kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
+    user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json")
+    Order.objects.update(order_timestamp=timezone.now() - timedelta(days=3))
+    kite_wire.reply("GET", "/orders", "orders_book_empty.json")
+    kite_wire.reply("GET", "/trades", "trades.json")
+
+    assert order_reconcile(connection=kite_wired_account) == 1
+
+    order = Order.objects.get()
+    assert order.status == "CANCELLED" and order.status_message.startswith("Expired with its trading day")
+
+
+def test_a_postback_reaches_the_order_when_two_users_connected_the_same_kite_account(
+        api, make_user, user_api, kite_wired_account, kite_wire):
+    from brokers.models import BrokerConnection
+
+    other = BrokerConnection.objects.create(user=make_user(), broker="zerodha", account_id="ZX4821",
+                                            status="connected", credentials={"api_key": "kitekey123", "api_secret": "s"},
+                                            session={"access_token": "kAcc3ssT0kenValue9"})
+    kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
+    user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json")
+    # the order belongs to the account looked at last, after one whose secret also signs the postback
+    Order.objects.update(connection=max(other, kite_wired_account, key=lambda connection: connection.pk))
+
+    response = api.post("/broker/zerodha/postback", _postback("151220000000000", "s"), format="json")
+
+    assert response.status_code == 200
+    assert Order.objects.get().status == "COMPLETE"

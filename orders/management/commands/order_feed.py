@@ -37,6 +37,8 @@ async def _keep_feeding(connection: BrokerConnection) -> None:
             await feed_account(connection)
         except BrokerError as error:
             logger.warning("order_feed_failed", extra={"account_id": connection.account_id, "reason": error.detail})
+        except Exception:  # anything else is logged whole, and the feed is tried again like any failure
+            logger.exception("order_feed_failed", extra={"account_id": connection.account_id})
         await asyncio.sleep(RETRY_SECONDS)
         fresh = await database_sync_to_async(BrokerConnection.objects.filter(pk=connection.pk).first)()
         if fresh is None or fresh.status != ConnectionStatus.CONNECTED:

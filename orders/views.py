@@ -187,7 +187,14 @@ PLACE_OUTPUT = inline_serializer("OrderPlaceOutput", {
     "order_id": serializers.CharField(), "message": serializers.CharField()})
 REJECTED_OUTPUT = inline_serializer("OrderRejectedOutput", {
     "status": serializers.CharField(), "success": serializers.BooleanField(), "error": serializers.CharField(),
-    "detail": serializers.CharField(), "status_code": serializers.IntegerField()})
+    "detail": serializers.CharField(), "status_code": serializers.IntegerField(),
+    "order_id": serializers.CharField(required=False, help_text="The saved order, which is kept"),
+    "order_status": serializers.CharField(required=False)})
+SAVED_ORDER_ERROR = inline_serializer("OrderErrorOutput", {
+    "detail": serializers.CharField(), "status_code": serializers.IntegerField(),
+    "order_id": serializers.CharField(required=False, help_text="The saved order, which is kept"),
+    "order_status": serializers.CharField(required=False, help_text="UNKNOWN while BudhiTrade asks the broker's "
+                                                                    "book; REJECTED when it was not sent")})
 LIST_OUTPUT = inline_serializer("OrderListOutput", {
     "status": serializers.CharField(), "account_id": serializers.CharField(), "count": serializers.IntegerField(),
     "orders": OrderOutputSerializer(many=True)})
@@ -210,7 +217,9 @@ class OrderListCreateView(APIView):
                          "orders": [_order_body(order) for order in orders]})
 
     @extend_schema(operation_id="orders_place", request=OrderInputSerializer, parameters=[IDEMPOTENCY_HEADER],
-                   responses={200: PLACE_OUTPUT, 400: REJECTED_OUTPUT})
+                   responses={200: PLACE_OUTPUT, 400: REJECTED_OUTPUT, 409: SAVED_ORDER_ERROR,
+                              429: SAVED_ORDER_ERROR, 502: SAVED_ORDER_ERROR, 503: SAVED_ORDER_ERROR,
+                              504: SAVED_ORDER_ERROR})
     def post(self, request, account_id):
         connection = account_from_path(request, account_id)
         serializer = OrderInputSerializer(data=request.data if isinstance(request.data, dict) else None)

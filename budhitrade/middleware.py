@@ -19,6 +19,8 @@ WINDOW_SECONDS = 60
 
 def _client_identity(request) -> tuple[str, int]:
     """A user id from a valid Bearer token, else the client address; and its limit."""
+    if request.path in settings.POSTBACK_PATHS:
+        return f"postback:{request.META.get('REMOTE_ADDR', 'unknown')}", settings.RATE_LIMIT_POSTBACK_PER_MINUTE
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header.startswith("Bearer "):
         try:

@@ -264,6 +264,10 @@ MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 RATE_LIMIT_ANON_PER_MINUTE = env_int("RATE_LIMIT_ANON_PER_MINUTE", 100)
 RATE_LIMIT_USER_PER_MINUTE = env_int("RATE_LIMIT_USER_PER_MINUTE", 1000)
+# Broker postbacks come from the broker's few servers for every user's orders (and carry a checksum): their own,
+# larger per-IP budget, so an update is not refused on the anonymous one.
+RATE_LIMIT_POSTBACK_PER_MINUTE = env_int("RATE_LIMIT_POSTBACK_PER_MINUTE", 6000)
+POSTBACK_PATHS = ("/broker/zerodha/postback",)
 
 # --- Brokers ---------------------------------------------------------------
 BROKER_TIMEOUT_SECONDS = float(env_str("BROKER_TIMEOUT_SECONDS", "10"))

@@ -98,6 +98,17 @@ def test_user_limit_is_per_user_not_per_ip(client_for, make_user, settings):
     assert second.get("/").status_code == 200
 
 
+def test_broker_postbacks_have_their_own_budget_beside_the_anonymous_one(api, settings):
+    settings.RATE_LIMIT_ANON_PER_MINUTE = 1
+    settings.RATE_LIMIT_POSTBACK_PER_MINUTE = 3
+
+    assert api.get("/").status_code == 200 and api.get("/").status_code == 429
+    postbacks = [api.post("/broker/zerodha/postback", {}, format="json") for _ in range(4)]
+
+    assert [p.status_code for p in postbacks] == [400, 400, 400, 429]  # refused as unsigned, then limited
+    assert postbacks[0].headers["X-RateLimit-Limit"] == "3"
+
+
 def test_rejected_registration_when_limited_creates_nothing(api, settings):
     settings.RATE_LIMIT_ANON_PER_MINUTE = 0
     response = api.post("/api/auth/register", {"username": "meera", "password": "Tr4ding-Desk!"}, format="json")

@@ -374,6 +374,9 @@ def test_status_and_limit_filters(user_api, account):
     assert user_api.get(f"/accounts/{account}/orders", {"limit": 2}).json()["count"] == 2
     assert user_api.get(f"/accounts/{account}/orders", {"status": "DONE"}).status_code == 400
     assert user_api.get(f"/accounts/{account}/orders", {"limit": 0}).status_code == 400
+    assert len(user_api.get(f"/accounts/{account}/trades", {"limit": 2}).json()["trades"]) == 2
+    bad = user_api.get(f"/accounts/{account}/trades", {"limit": "many"})
+    assert bad.status_code == 400 and set(bad.json()) == {"detail", "status_code"}
 
 
 def test_reading_orders_costs_the_same_queries_however_many_there_are(user_api, account, celery_worker):

@@ -167,6 +167,13 @@ def _fail(order: Order, status: OrderStatus, message: str, source: str = "broker
     return not moved
 
 
+def _rejected(order: Order, reason: str) -> OrderRejected:
+    """The broker's refusal of a saved order, to raise: seed 004's error body, naming the order."""
+    rejected = OrderRejected(reason)
+    rejected.order = order
+    return rejected
+
+
 def _not_sent(order: Order, error: Exception, detail: str) -> None:
     """The order never reached the broker: REJECTED, saying why; the error carries the order."""
     _fail(order, OrderStatus.REJECTED, f"Not sent: {detail}")
@@ -208,9 +215,7 @@ def order_place(*, connection: BrokerConnection, request: OrderRequest, idempote
         _fail(order, OrderStatus.REJECTED, error.detail)
         logger.info("order_rejected", extra={"account_id": connection.account_id, "order": str(order.pk),
                                              "reason": error.detail})
-        rejected = OrderRejected(error.detail)
-        rejected.order = order
-        raise rejected from error
+        raise _rejected(order, error.detail) from error
     except BrokerSessionExpired as error:  # the broker refused the session: it took no order
         _not_sent(order, error, error.detail)
         connection_expire(connection=connection, reason=error.detail)
@@ -220,9 +225,7 @@ def order_place(*, connection: BrokerConnection, request: OrderRequest, idempote
         if not _fail(order, OrderStatus.UNKNOWN, f"Sent; the broker did not answer ({detail}). Reconciling."):
             # the broker's own update already told what became of it
             if order.status == OrderStatus.REJECTED:
-                rejected = OrderRejected(order.status_message or "The broker rejected the order.")
-                rejected.order = order
-                raise rejected from error
+                raise _rejected(order, order.status_message or "The broker rejected the order.") from error
             return order
         logger.warning("order_unknown", extra={"account_id": connection.account_id, "order": str(order.pk)})
         error.order = order

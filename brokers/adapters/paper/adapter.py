@@ -119,7 +119,7 @@ class PaperAdapter(BrokerAdapter):
         """Equity funds from the ledger: cash, SPAN-like margin blocked (by positions and open orders), M2M."""
         account = self._account()
         funds = ledger.funds_compute(account, PaperPosition.objects.filter(account=account).select_related("instrument"),
-                                     orders=ledger.open_orders(account))
+                                     blocked=ledger.open_order_margin(account))
         return [
             SegmentFunds(
                 segment=FundsSegment.EQUITY,
@@ -154,7 +154,8 @@ class PaperAdapter(BrokerAdapter):
                     and product in (LimitsProduct.ALL, held_as))
 
         positions = PaperPosition.objects.filter(account=account).select_related("instrument")
-        funds = ledger.funds_compute(account, positions, orders=ledger.open_orders(account), include=include)
+        funds = ledger.funds_compute(account, positions, include=include,
+                                     blocked=ledger.open_order_margin(account, include=include))
         return Limits(
             segment=segment, exchange=exchange, product=product,
             net=funds.net.quantize(CENT), cash=funds.cash, collateral=ZERO, margin_used=funds.margin_used.quantize(CENT),

@@ -134,13 +134,13 @@ class Funds:
         return self.cash + self.m2m_realised + min(self.m2m_unrealised, ZERO) - self.margin_used
 
 
-def open_orders(account: PaperAccount) -> list[PaperOrder]:
-    """The account's orders still in the book, each blocking its margin."""
-    return list(PaperOrder.objects.filter(account=account, status__in=OPEN_ORDER_STATES).select_related("instrument"))
+def _open_orders(account: PaperAccount):
+    return PaperOrder.objects.filter(account=account, status__in=OPEN_ORDER_STATES)
 
 
-def _open_order_margin(orders) -> Decimal:
-    """What a queryset of open orders blocks, summed by the database."""
+def _blocked_by(orders) -> Decimal:
+    """What a queryset of open orders blocks, summed by the database: what each one's acceptance found it would
+    take, for the part of it still unfilled."""
     blocked = orders.aggregate(total=Sum(F("margin_per_unit") * (F("quantity") - F("filled_quantity")),
                                          output_field=DecimalField(max_digits=24, decimal_places=6)))["total"]
     return blocked or ZERO
@@ -150,20 +150,21 @@ def _everything(instrument: PaperInstrument, product: str) -> bool:
     return True
 
 
-def funds_compute(account: PaperAccount, positions: Iterable[PaperPosition], *,
-                  orders: Iterable[PaperOrder] = (), blocked: Decimal = ZERO,
+def open_order_margin(account: PaperAccount, *,
+                      include: Callable[[PaperInstrument, str], bool] = _everything) -> Decimal:
+    """What the account's open orders that `include` keeps (all by default) block."""
+    return sum((order.margin_per_unit * (order.quantity - order.filled_quantity)
+                for order in _open_orders(account).select_related("instrument")
+                if include(order.instrument, order.product)), ZERO)
+
+
+def funds_compute(account: PaperAccount, positions: Iterable[PaperPosition], *, blocked: Decimal = ZERO,
                   include: Callable[[PaperInstrument, str], bool] = _everything,
                   spots: dict[str, Decimal] | None = None) -> Funds:
-    """Funds from the ledger cash, the positions and the open `orders` that `include` keeps (all by default),
-    plus `blocked`, margin already summed for other open orders.
-
-    An open order blocks what its acceptance found it would take, for the
-    part of it still unfilled.
-    """
+    """Funds from the ledger cash and the positions `include` keeps (all of them by default), with `blocked`,
+    the margin open orders block (see open_order_margin)."""
     spots = _spots() if spots is None else spots
     span = exposure = mis = realised = unrealised = premium = delivery = ZERO
-    blocked += sum((order.margin_per_unit * (order.quantity - order.filled_quantity) for order in orders
-                    if include(order.instrument, order.product)), ZERO)
     for position in positions:
         if not include(position.instrument, position.product):
             continue
@@ -209,14 +210,13 @@ def _apply(account: PaperAccount, position: PaperPosition, instrument: PaperInst
 
 
 def _book(account: PaperAccount, *, instrument: PaperInstrument, side: str, quantity: int, price: Decimal,
-          product: str, open_orders_count: bool = False,
-          excluding_order: int | None = None) -> tuple[PaperPosition, Decimal, Decimal]:
+          product: str, others=None) -> tuple[PaperPosition, Decimal, Decimal]:
     """Apply one fill to the account in memory after the RMS's checks: (position, net before, net after).
 
-    With `open_orders_count`, the account's other open orders (but
-    `excluding_order`) on the same side of the same position count as filled
-    first (so two exits of one position cannot both pass as risk-reducing, and
-    delivery sells share the shares); the rest block their margin.
+    Of the account's `others` open orders (a queryset), those on the same
+    side of the same position count as filled first (so two exits of one
+    position cannot both pass as risk-reducing, and delivery sells share the
+    shares); the rest block their margin.
     """
     if side not in ("BUY", "SELL"):
         raise FillRejected(f"Unknown transaction type {side!r}.")
@@ -233,11 +233,10 @@ def _book(account: PaperAccount, *, instrument: PaperInstrument, side: str, quan
         positions.append(position)
     position.instrument = instrument
     same_way, blocked = [], ZERO
-    if open_orders_count:
-        others = PaperOrder.objects.filter(account=account, status__in=OPEN_ORDER_STATES).exclude(pk=excluding_order)
+    if others is not None:
         alike = {"instrument": instrument, "product": product, "transaction_type": side}
         same_way = list(others.filter(**alike))
-        blocked = _open_order_margin(others.exclude(**alike))
+        blocked = _blocked_by(others.exclude(**alike))
     for order in same_way:
         _apply(account, position, instrument, side, order.quantity - order.filled_quantity,
                order_reference_price(order, instrument))
@@ -282,7 +281,7 @@ def ledger_check(*, account_id: str, instrument: PaperInstrument, side: str, qua
     """
     account = PaperAccount.objects.select_for_update().get(account_id=account_id)
     _, before, after = _book(account, instrument=instrument, side=side, quantity=quantity, price=price,
-                             product=product, open_orders_count=True, excluding_order=excluding_order)
+                             product=product, others=_open_orders(account).exclude(pk=excluding_order))
     if after < 0 and after < before - already_blocked:
         raise FillRejected("Insufficient margin")
     return max(before - after, ZERO)

@@ -253,6 +253,10 @@ class Fill:
     fill_timestamp: datetime | None = None
 
 
+# The longest trading symbol and name an instrument master row keeps (BrokerInstrument's columns).
+INSTRUMENT_SYMBOL_LENGTH, INSTRUMENT_NAME_LENGTH = 64, 100
+
+
 @dataclass(frozen=True)
 class Instrument:
     """One row of a broker's instrument master, in BudhiTrade's exchange and instrument-type names."""

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from brokers.domain import Broker, ConnectionStatus
+from brokers.domain import INSTRUMENT_NAME_LENGTH, INSTRUMENT_SYMBOL_LENGTH, Broker, ConnectionStatus
 from budhitrade.encryption import EncryptedJSONField
 
 
@@ -69,9 +69,9 @@ class BrokerInstrument(models.Model):
 
     broker = models.CharField(max_length=20, choices=Broker.choices)
     exchange = models.CharField(max_length=8)
-    tradingsymbol = models.CharField(max_length=64)
+    tradingsymbol = models.CharField(max_length=INSTRUMENT_SYMBOL_LENGTH)
     token = models.CharField(max_length=32)
-    name = models.CharField(max_length=100, blank=True, default="")
+    name = models.CharField(max_length=INSTRUMENT_NAME_LENGTH, blank=True, default="")
     instrument_type = models.CharField(max_length=8)
     lot_size = models.IntegerField()
     tick_size = models.DecimalField(max_digits=12, decimal_places=4)

@@ -17,6 +17,8 @@ import jwt
 from brokers.adapters.base import BrokerError, BrokerOrderRejected
 from brokers.calendar import IST
 from brokers.domain import (
+    INSTRUMENT_NAME_LENGTH,
+    INSTRUMENT_SYMBOL_LENGTH,
     Instrument,
     FINAL_ORDER_STATUSES,
     BrokerOrder,
@@ -792,7 +794,7 @@ def instruments_from_scrip_master(segment: str, text: str) -> list[Instrument]:
         # a row with more fields than the header puts the rest in a list under None: ignored
         row = {key.strip(): value.strip() for key, value in raw.items() if key and isinstance(value, str)}
         symbol = row.get("pTrdSymbol")
-        if not symbol or len(symbol) > 64:
+        if not symbol or len(symbol) > INSTRUMENT_SYMBOL_LENGTH:
             continue
         if derivatives:
             kind = OPTION_TYPES.get(row.get("pOptionType", "").upper())
@@ -805,7 +807,7 @@ def instruments_from_scrip_master(segment: str, text: str) -> list[Instrument]:
         lot_size = 1 if segment == "mcx_fo" else int(_number(row.get("lLotSize") or "1")) or 1
         listed.append(Instrument(
             exchange=exchange, tradingsymbol=symbol, token=row.get("pSymbol", ""),
-            name=row.get("pSymbolName", "")[:100], instrument_type=kind, lot_size=lot_size,
+            name=row.get("pSymbolName", "")[:INSTRUMENT_NAME_LENGTH], instrument_type=kind, lot_size=lot_size,
             tick_size=_number(row.get("dTickSize") or "0") / scale,
             expiry=_expiry(row.get("pExpiryDate") or "0", segment) if derivatives else None,
             strike=max(_number(row.get("dStrikePrice;") or "0"), Decimal(0)) / scale if kind in ("CE", "PE") else Decimal(0),

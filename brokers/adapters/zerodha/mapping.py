@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from brokers.adapters.base import BrokerError, BrokerOrderRejected
 from brokers.domain import (
+    INSTRUMENT_NAME_LENGTH,
+    INSTRUMENT_SYMBOL_LENGTH,
     FINAL_ORDER_STATUSES,
     BrokerOrder,
     Fill,
@@ -379,7 +381,6 @@ def postback_checksum_ok(payload: Mapping[str, Any], *, api_secret: str) -> bool
 # The exchanges BudhiTrade trades; Kite's currency and other segments are left out of the master.
 INSTRUMENT_EXCHANGES = ("NSE", "BSE", "NFO", "BFO", "MCX")
 INSTRUMENT_TYPES = {"EQ": "EQ", "FUT": "FUT", "CE": "CE", "PE": "PE"}
-SYMBOL_LENGTH, NAME_LENGTH = 64, 100  # BrokerInstrument's columns
 
 
 def instruments_from_wire(rows: list[dict[str, Any]]) -> list[Instrument]:
@@ -396,11 +397,11 @@ def instruments_from_wire(rows: list[dict[str, Any]]) -> list[Instrument]:
             continue
         expiry = row.get("expiry")
         symbol = str(row["tradingsymbol"])
-        if len(symbol) > SYMBOL_LENGTH:
+        if len(symbol) > INSTRUMENT_SYMBOL_LENGTH:
             continue
         listed.append(Instrument(
             exchange=row["exchange"], tradingsymbol=symbol, token=str(row["instrument_token"]),
-            name=str(row.get("name") or "")[:NAME_LENGTH], instrument_type=kind, lot_size=int(row["lot_size"]) or 1,
+            name=str(row.get("name") or "")[:INSTRUMENT_NAME_LENGTH], instrument_type=kind, lot_size=int(row["lot_size"]) or 1,
             tick_size=Decimal(str(row["tick_size"])), expiry=expiry if hasattr(expiry, "year") else None,
             strike=Decimal(str(row.get("strike") or 0)),
         ))

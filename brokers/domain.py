@@ -41,36 +41,54 @@ class LoginStep:
 
 @dataclass(frozen=True)
 class Holding:
-    """A delivery holding (seed 004 §4 field names). Money in rupees as Decimal."""
+    """A delivery holding (seed 004 §4 field names). Money in rupees as Decimal.
+
+    `quantity` is settled shares; `t1_quantity` those bought on the previous
+    session and not yet settled (the broker's P&L covers both). Where the
+    broker gave no price, `last_price`, `pnl` and `day_change` are None, never
+    a made-up 0. `market_value` and `holding_cost` are the broker's own
+    figures where it sends them (else computed over quantity + t1_quantity).
+    """
 
     tradingsymbol: str
     exchange: str
     isin: str
     quantity: int
     average_price: Decimal
-    last_price: Decimal
+    last_price: Decimal | None
     close_price: Decimal
-    pnl: Decimal
-    day_change: Decimal
+    pnl: Decimal | None
+    day_change: Decimal | None
     product: str = "CNC"
     collateral_quantity: int = 0
     collateral_type: str = ""
+    t1_quantity: int = 0
+    sellable_quantity: int | None = None
+    market_value: Decimal | None = None
+    holding_cost: Decimal | None = None
+    instrument_token: str = ""
 
 
 @dataclass(frozen=True)
 class Position:
-    """A net position for the day (seed 004 §2 field names)."""
+    """A net position for the day (seed 004 §2 field names).
+
+    Where the broker gave no last price, `last_price`, `pnl`, `m2m`,
+    `day_pnl` and `unrealised` are None (never 0); `realised` and the
+    quantities stand. `multiplier` is the contract's units per quoted price
+    (commodity lots): value and capital are price x quantity x multiplier.
+    """
 
     tradingsymbol: str
     exchange: str
     product: str
     quantity: int
     average_price: Decimal
-    last_price: Decimal
+    last_price: Decimal | None
     close_price: Decimal
-    pnl: Decimal
-    m2m: Decimal
-    day_pnl: Decimal
+    pnl: Decimal | None
+    m2m: Decimal | None
+    day_pnl: Decimal | None
     value: Decimal
     buy_quantity: int
     buy_price: Decimal
@@ -78,6 +96,9 @@ class Position:
     sell_price: Decimal
     overnight_quantity: int
     instrument_token: str = ""
+    multiplier: Decimal = Decimal("1")
+    realised: Decimal = Decimal("0")
+    unrealised: Decimal | None = None
 
 
 class FundsSegment(models.TextChoices):
@@ -235,6 +256,10 @@ class BrokerOrder:
     validity: str = "DAY"
     order_timestamp: datetime | None = None
     exchange_timestamp: datetime | None = None
+    cancelled_quantity: int = 0
+    disclosed_quantity: int = 0
+    validity_ttl: int | None = None  # minutes, for a TTL validity
+    exchange_update_timestamp: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -251,6 +276,7 @@ class Fill:
     price: Decimal
     exchange_order_id: str = ""
     fill_timestamp: datetime | None = None
+    exchange_timestamp: datetime | None = None
 
 
 # The longest trading symbol and name an instrument master row keeps (BrokerInstrument's columns).
@@ -265,7 +291,7 @@ class Instrument:
     tradingsymbol: str  # as the broker takes it in an order
     token: str  # the broker's own id for it (Kite's instrument_token, Kotak's pSymbol)
     name: str  # the underlying or company
-    instrument_type: str  # EQ, FUT, CE, PE
+    instrument_type: str  # EQ, FUT, CE, PE, or INDEX (quotable, not orderable)
     lot_size: int
     tick_size: Decimal
     expiry: date | None = None
@@ -287,6 +313,7 @@ class InstrumentSpec:
     known: bool
     lot_size: int = 1
     tick_size: Decimal = Decimal("0.05")
+    orderable: bool = True  # False for an index: quotable and streamable, never ordered
 
 
 @dataclass(frozen=True)
@@ -300,3 +327,67 @@ class OrderProgress:
     average_price: Decimal
     exchange_order_id: str = ""
     status_message: str = ""
+    cancelled_quantity: int = 0
+
+
+# --- Market data ------------------------------------------------------------------------------
+
+class QuoteKind(models.TextChoices):
+    """What a quote call asks for (seed 002's quote_type)."""
+
+    ALL = "all", "Everything the broker has"
+    DEPTH = "depth", "Five levels of market depth"
+    OHLC = "ohlc", "Open, high, low, close"
+    LTP = "ltp", "Last traded price"
+    OI = "oi", "Open interest"
+    WEEK_52 = "52w", "52-week high and low"
+    CIRCUIT_LIMITS = "circuit_limits", "Upper and lower circuit limits"
+    SCRIP_DETAILS = "scrip_details", "Instrument details"
+
+
+@dataclass(frozen=True)
+class QuoteInstrument:
+    """An instrument to price: BudhiTrade's exchange name and the broker's token or trading symbol."""
+
+    exchange: str  # NSE, BSE, NFO, BFO, MCX, CDS
+    token: str = ""
+    tradingsymbol: str = ""
+
+
+@dataclass(frozen=True)
+class DepthLevel:
+    """One price level of market depth."""
+
+    price: Decimal
+    quantity: int
+    orders: int | None = None
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One instrument's market snapshot; what the broker did not send is None (depth empty)."""
+
+    instrument: QuoteInstrument
+    received_at: datetime
+    last_price: Decimal | None = None
+    open: Decimal | None = None
+    high: Decimal | None = None
+    low: Decimal | None = None
+    close: Decimal | None = None
+    change: Decimal | None = None
+    volume: int | None = None
+    average_price: Decimal | None = None
+    last_quantity: int | None = None
+    oi: int | None = None
+    oi_day_high: int | None = None
+    oi_day_low: int | None = None
+    buy_quantity: int | None = None
+    sell_quantity: int | None = None
+    bids: tuple[DepthLevel, ...] = ()
+    asks: tuple[DepthLevel, ...] = ()
+    week_52_high: Decimal | None = None
+    week_52_low: Decimal | None = None
+    upper_circuit: Decimal | None = None
+    lower_circuit: Decimal | None = None
+    last_trade_at: datetime | None = None
+    exchange_timestamp: datetime | None = None

@@ -8,7 +8,7 @@ returns is BudhiTrade's own domain types; wire formats stop inside it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -30,6 +30,9 @@ from brokers.domain import (
     LimitsSegment,
     LoginStep,
     Position,
+    Quote,
+    QuoteInstrument,
+    QuoteKind,
     SegmentFunds,
 )
 
@@ -179,6 +182,12 @@ class BrokerAdapter(ABC):
 
     def order_from_push(self, payload: Mapping[str, Any]) -> BrokerOrder:
         """An order update the broker pushed to us, once its signature is checked (BrokerAuthRejected if not)."""
+        raise NotImplementedError
+
+    # --- market data ---------------------------------------------------------------------------
+
+    def quotes(self, instruments: Sequence[QuoteInstrument], kind: QuoteKind = QuoteKind.ALL) -> list[Quote]:
+        """Quotes for the instruments, in their order; the broker's batch limits and pacing are the adapter's own."""
         raise NotImplementedError
 
     def limits(

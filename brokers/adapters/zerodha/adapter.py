@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,6 +11,7 @@ from django.utils import timezone
 from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected
 from brokers.adapters.zerodha import mapping
 from brokers.adapters.zerodha.client import ZerodhaClient
+from brokers.adapters.zerodha.quotes import quote_budget_key, quotes_fetch
 from brokers.domain import (
     Broker,
     BrokerOrder,
@@ -23,6 +24,9 @@ from brokers.domain import (
     OrderChange,
     OrderRequest,
     Position,
+    Quote,
+    QuoteInstrument,
+    QuoteKind,
     SegmentFunds,
 )
 
@@ -122,8 +126,23 @@ class ZerodhaAdapter(BrokerAdapter):
         """GET /trades."""
         return mapping.fills_from_wire(self._client().trades())
 
+    @classmethod
+    def push_account_id(cls, payload: Mapping[str, Any]) -> str:
+        """The Kite user a postback is for."""
+        return mapping.account_id_from_wire(dict(payload))
+
     def order_from_push(self, payload: Mapping[str, Any]) -> BrokerOrder:
-        """Kite's order postback, after checking its checksum: SHA-256 of order_id + order_timestamp + api_secret."""
+        """Kite's order postback (COMPLETE, CANCELLED, REJECTED, or UPDATE for a partial fill or a modification),
+        after checking its checksum: SHA-256 of order_id + order_timestamp + api_secret."""
         if not mapping.postback_checksum_ok(payload, api_secret=str(self.credentials.get("api_secret", ""))):
             raise BrokerAuthRejected("The postback checksum does not match.")
-        return mapping.order_from_wire(dict(payload))
+        return mapping.order_from_postback(payload)
+
+    # --- market data ------------------------------------------------------------------------------
+
+    def quotes(self, instruments: Sequence[QuoteInstrument], kind: QuoteKind = QuoteKind.ALL) -> list[Quote]:
+        """GET /quote (500 instruments a call), /quote/ohlc or /quote/ltp (1,000), paced to Kite's quote budget."""
+        if not instruments:
+            return []
+        budget = quote_budget_key(account_id=self.account_id, api_key=str(self.credentials.get("api_key", "")))
+        return quotes_fetch(self._client(), instruments, kind, budget_key=budget)

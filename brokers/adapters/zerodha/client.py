@@ -91,6 +91,11 @@ class ZerodhaClient:
         """GET /trades: the day's trade book."""
         return self._call(self._kite.trades)
 
+    def quotes(self, call: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """GET /quote, /quote/ohlc or /quote/ltp (`call`): each asked instrument Kite knows, by its key."""
+        operation = {"quote": self._kite.quote, "ohlc": self._kite.ohlc, "ltp": self._kite.ltp}[call]
+        return self._call(lambda: operation(keys)) or {}
+
     def _order_call(self, operation: Callable[[], T]) -> T:
         """An order write: Kite refusing the order is a rejection with Kite's reason, not a broker failure."""
 

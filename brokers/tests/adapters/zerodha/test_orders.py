@@ -17,6 +17,7 @@ from brokers.adapters.base import (
 from brokers.adapters.zerodha.adapter import ZerodhaAdapter
 from brokers.adapters.zerodha.mapping import IST
 from brokers.domain import BrokerOrder, Fill, OrderChange, OrderRequest, OrderStatus
+from brokers.tests.fixtures import wire_body
 
 CREDENTIALS = {"api_key": "kitekey123", "api_secret": "kitesecret456"}
 SESSION = {"access_token": "kAcc3ssT0kenValue9"}
@@ -143,10 +144,12 @@ def test_input_exception_on_place_is_a_rejection_with_kites_reason(kite_wire):
 @pytest.mark.parametrize(
     "field,value,message",
     [
-        ("variety", "co", "Zerodha does not take the order variety 'co'."),
-        ("order_type", "STOP", "Zerodha does not take the order type 'STOP'."),
-        ("validity", "GTC", "Zerodha does not take the validity 'GTC'."),
-        ("exchange", "LSE", "Zerodha does not take the exchange 'LSE'."),
+        ("variety", "co", "Zerodha does not take order variety 'co'."),
+        ("order_type", "STOP", "Zerodha does not take order type 'STOP'."),
+        ("validity", "GTC", "Zerodha does not take validity 'GTC'."),
+        ("validity", "TTL", "Zerodha does not take validity 'TTL'."),  # Kite reports TTL orders; BudhiTrade places none
+        ("exchange", "LSE", "Zerodha does not take exchange 'LSE'."),
+        ("product", "BTST", "Zerodha does not take product 'BTST'."),
     ],
 )
 def test_order_kite_cannot_take_is_rejected_before_any_call(kite_wire, field, value, message):
@@ -264,6 +267,7 @@ def test_partially_filled_order_keeps_filled_and_pending_quantities(kite_wire):
         validity="DAY",
         order_timestamp=ist(2021, 5, 31, 10, 2, 11),
         exchange_timestamp=ist(2021, 5, 31, 10, 2, 11),
+        exchange_update_timestamp=ist(2021, 5, 31, 10, 2, 14),
     )
 
 
@@ -294,13 +298,38 @@ def test_rejected_order_carries_kites_reason_and_no_exchange_times(kite_wire):
     assert rejected.order_timestamp == ist(2022, 5, 24, 12, 26, 52)
 
 
-def test_cancelled_order_has_nothing_pending_though_kite_still_reports_it(kite_wire):
-    kite_wire.reply("GET", "/orders", "orders_book.json")
+def test_cancelled_order_has_nothing_pending_and_keeps_the_cancelled_amount(kite_wire):
+    kite_wire.reply("GET", "/orders", "orders.json")
 
-    cancelled = adapter().orders()[0]
+    book = adapter().orders()
+    cancelled = book[0]
 
-    assert (cancelled.quantity, cancelled.filled_quantity, cancelled.pending_quantity) == (1, 0, 0)
+    assert (cancelled.status, cancelled.quantity, cancelled.filled_quantity) == (OrderStatus.CANCELLED, 1, 0)
+    assert (cancelled.pending_quantity, cancelled.cancelled_quantity) == (0, 1)
+    # Kite's seventh row says pending 60 and cancelled 0: the 60 unfilled are what was cancelled.
+    assert (book[6].status, book[6].pending_quantity, book[6].cancelled_quantity) == (OrderStatus.CANCELLED, 0, 60)
     assert (cancelled.exchange, cancelled.price, cancelled.tag) == ("CDS", Decimal("72"), "")
+    assert cancelled.exchange_update_timestamp == ist(2021, 5, 31, 9, 18, 58)
+
+
+def test_ttl_order_carries_its_minutes_and_a_day_order_none(kite_wire):
+    kite_wire.reply("GET", "/orders", "orders.json")
+
+    orders = {o.broker_order_id: o for o in adapter().orders()}
+
+    iceberg = orders["220524001859672"]
+    assert (iceberg.validity, iceberg.validity_ttl, iceberg.variety) == ("TTL", 2, "iceberg")
+    assert (iceberg.exchange_update_timestamp, iceberg.exchange_timestamp) == (None, None)
+    assert orders["98000000000000000"].validity_ttl is None  # DAY, with Kite's validity_ttl 0
+    assert orders["1953367517686685697"].disclosed_quantity == 0
+
+
+def test_nineteen_digit_order_ids_stay_exact_strings(kite_wire):
+    kite_wire.reply("GET", "/orders", "orders.json")
+
+    ids = [o.broker_order_id for o in adapter().orders()]
+
+    assert ids[-2:] == ["1953341975595868160", "1953367517686685697"]
 
 
 def test_order_timestamps_are_aware_ist_datetimes(kite_wire):
@@ -358,6 +387,7 @@ def test_trades_map_each_fill_with_its_price(kite_wire):
         price=Decimal("72.755"),
         exchange_order_id="600000000000000",
         fill_timestamp=ist(2021, 5, 31, 11, 18, 27),
+        exchange_timestamp=ist(2021, 5, 31, 11, 18, 27),
     )
     assert [(f.trade_id, f.exchange, f.price) for f in fills] == [
         ("10000000", "NSE", Decimal("420.65")),
@@ -367,14 +397,31 @@ def test_trades_map_each_fill_with_its_price(kite_wire):
     ]
 
 
-def test_unknown_order_status_is_refused_not_guessed(kite_wire):
-    kite_wire.reply("GET", "/orders", "orders_book_unknown_status.json")
+def test_an_unknown_status_or_exchange_keeps_kites_value_in_its_row_and_the_book_comes_through(
+        kite_wire, caplog, monkeypatch):
+    monkeypatch.setattr("brokers.adapters.wiremap._seen", set())  # as in a fresh process
+    kite_wire.reply("GET", "/orders", "orders_unknown_values.json")
 
-    with pytest.raises(BrokerError) as caught:
-        adapter().orders()
+    with caplog.at_level("WARNING", logger="budhitrade.brokers"):
+        orders = adapter().orders()
+        adapter().orders()  # the same values again: logged once
 
-    assert caught.value.status_code == 502
-    assert caught.value.detail == "Zerodha sent an unknown order status: 'LAPSED'."
+    assert len(orders) == len(wire_body("zerodha", "orders_unknown_values.json")["data"])
+    assert (orders[1].broker_order_id, orders[1].status) == ("300000000000000", "LAPSED")
+    assert (orders[2].broker_order_id, orders[2].exchange, orders[2].status) == (
+        "500000000000000", "NCO", OrderStatus.COMPLETE)
+    assert [o.status for o in orders[3:5]] == [OrderStatus.REJECTED, OrderStatus.COMPLETE]
+    logged = [(r.field, r.value) for r in caplog.records if r.getMessage() == "zerodha_unknown_value"]
+    assert sorted(logged) == [("exchange", "NCO"), ("order status", "LAPSED")]
+
+
+def test_an_unknown_exchange_in_the_trade_book_keeps_the_other_fills(kite_wire):
+    kite_wire.reply("GET", "/trades", "trades_unknown_exchange.json")
+
+    fills = adapter().trades()
+
+    assert [(f.trade_id, f.exchange) for f in fills] == [
+        ("10000000", "NSE"), ("40000000", "NCO"), ("70000000", "MCX"), ("90000000", "MCX")]
 
 
 # --- failures ------------------------------------------------------------------------------------

@@ -66,15 +66,11 @@ def test_a_listing_far_smaller_than_the_stored_one_changes_nothing(kite_wired_ac
 
 
 def test_kotak_files_of_an_earlier_day_are_not_loaded_as_todays(neo_wired_account, neo_wire):
-    neo_files = "https://lapi.kotaksecurities.com/wso2-scripmaster/v1/prod/2026-12-01/transformed-v1/"
-    neo_wire.reply("GET", "https://e43.kotaksecurities.com/script-details/1.0/masterscrip/file-paths",
-                   "scrip_master_file_paths.json")
-    for segment in ("nse_cm", "bse_cm", "nse_fo", "bse_fo", "mcx_fo"):
-        neo_wire.reply_file(f"{neo_files}{segment}-v1.csv", f"scrip_master_{segment}.csv")
+    neo_wire.serve_scrip_master()
 
     assert instruments_refresh(connection=neo_wired_account, now=MORNING + timedelta(days=1)) == 0
     assert not InstrumentMaster.objects.exists()
-    assert instruments_refresh(connection=neo_wired_account, now=MORNING) == 8
+    assert instruments_refresh(connection=neo_wired_account, now=MORNING) == 14
     assert InstrumentMaster.objects.get(broker="kotak_neo").listed_on == date(2026, 12, 1)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
 
-from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected, BrokerOrderRejected
+from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected, BrokerError, BrokerOrderRejected
 from brokers.adapters.kotak_neo import mapping
 from brokers.adapters.kotak_neo.client import KotakNeoClient
 from brokers.domain import (
@@ -26,8 +28,13 @@ from brokers.domain import (
     OrderProgress,
     OrderRequest,
     Position,
+    Quote,
+    QuoteInstrument,
+    QuoteKind,
     SegmentFunds,
 )
+
+logger = logging.getLogger("budhitrade.brokers")
 
 
 class KotakNeoAdapter(BrokerAdapter):
@@ -35,6 +42,7 @@ class KotakNeoAdapter(BrokerAdapter):
 
     broker = Broker.KOTAK_NEO
     publishes_instruments = True
+    streams_order_updates = True
 
     @classmethod
     def account_id_hint(cls, credentials) -> str:
@@ -91,15 +99,73 @@ class KotakNeoAdapter(BrokerAdapter):
             self._client().logout()
 
     def holdings(self) -> list[Holding]:
-        """NeoAPI.holdings (GET portfolio/v1/holdings)."""
+        """NeoAPI.holdings (GET portfolio/v1/holdings), valued at Kotak's own mktValue and holdingCost; a share
+        Kotak lists on both NSE and BSE is one holding."""
         return mapping.holdings_from_wire(self._client().holdings())
 
     def positions(self) -> list[Position]:
-        """NeoAPI.positions (GET portfolio/v2/positions), plus NeoAPI.holdings where carried equity needs its cost."""
+        """NeoAPI.positions (GET portfolio/v2/positions), valued at NeoAPI.quotes' last prices.
+
+        Kotak's positions carry no LTP, so each position is quoted (50 a call,
+        each call taken from the account's API budget), and NeoAPI.holdings is
+        read where carried equity needs its cost. Positions come through
+        without a price where the quotes cannot be had (a failed call, an
+        instrument Kotak does not price): their last price and unrealised
+        P&L are None, realised P&L and quantities stand.
+        """
         client = self._client()
         payload = client.positions()
-        holdings = client.holdings() if mapping.positions_need_holdings(payload) else None
-        return mapping.positions_from_wire(payload, metrics=client.position_metrics, holdings=holdings)
+        holdings = None
+        if mapping.positions_need_holdings(payload):
+            self.call_wait()
+            holdings = client.holdings()
+        prices = self._last_prices(client, mapping.position_instruments(payload))
+        return mapping.positions_from_wire(
+            payload, metrics=client.position_metrics, prices=prices, holdings=holdings
+        )
+
+    def _last_prices(
+        self, client: KotakNeoClient, instruments: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], Decimal]:
+        """NeoAPI.quotes (quote type ltp) in batches; a batch that fails leaves its instruments unpriced."""
+        prices: dict[tuple[str, str], Decimal] = {}
+        for start in range(0, len(instruments), mapping.QUOTES_PER_CALL):
+            batch = instruments[start:start + mapping.QUOTES_PER_CALL]
+            try:
+                self.call_wait()
+                payload = client.quotes(mapping.quote_tokens_to_wire(batch), mapping.quote_type_to_wire(QuoteKind.LTP))
+            except BrokerError as error:
+                logger.warning("kotak_neo_prices_missing", extra={
+                    "account_id": self.account_id, "instruments": len(batch), "reason": error.detail})
+                continue
+            prices.update(mapping.ltps_from_wire(payload))
+        unpriced = len(instruments) - len(prices)
+        if prices and unpriced:
+            logger.info("kotak_neo_prices_missing", extra={"account_id": self.account_id, "instruments": unpriced})
+        return prices
+
+    def quotes(self, instruments: Sequence[QuoteInstrument], kind: QuoteKind = QuoteKind.ALL) -> list[Quote]:
+        """NeoAPI.quotes (GET script-details/1.0/quotes/neosymbol/...) with Kotak's quote type for `kind`.
+
+        50 instruments a call, each call after the first taken from the
+        account's API budget. The quotes come in the order asked; an
+        instrument Kotak does not answer for is left out.
+        """
+        quote_type = mapping.quote_type_to_wire(kind)
+        wire = mapping.quote_instruments_to_wire(instruments)
+        client = self._client()
+        answered: dict[tuple[str, str], dict] = {}
+        for start in range(0, len(wire), mapping.QUOTES_PER_CALL):
+            if start:
+                self.call_wait()
+            batch = wire[start:start + mapping.QUOTES_PER_CALL]
+            answered.update(mapping.quote_rows_from_wire(client.quotes(mapping.quote_tokens_to_wire(batch), quote_type)))
+        received_at = timezone.now()
+        return [
+            mapping.quote_from_wire(answered[key], instrument, received_at=received_at)
+            for key, instrument in zip(wire, instruments)
+            if key in answered
+        ]
 
     def funds(self) -> list[SegmentFunds]:
         """NeoAPI.limits (POST quick/user/limits, all segments)."""

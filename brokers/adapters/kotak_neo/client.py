@@ -162,6 +162,16 @@ class KotakNeoClient:
         """The SDK's own net quantity, average price and P&L for one positions row (no network)."""
         return compute_position_metrics(dict(row), dict(holding) if holding else None, ltp)
 
+    def quotes(self, instrument_tokens: list[dict[str, str]], quote_type: str) -> dict[str, Any]:
+        """NeoAPI.quotes: GET script-details/1.0/quotes/neosymbol/<segment>|<token>,.../<quote type>.
+
+        Kotak answers a list; it comes back as {"data": [...]} like the other
+        lists. Kotak takes at most 50 instruments a call (the adapter batches).
+        """
+        return self._call(
+            lambda: mapping.quotes_answer(self._neo.quotes(instrument_tokens=instrument_tokens, quote_type=quote_type))
+        )
+
     def place_order(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """NeoAPI.place_order: POST quick/order/rule/ms/place. `arguments` come from mapping.order_to_wire."""
         return self._call(lambda: self._neo.place_order(**arguments), order=True)

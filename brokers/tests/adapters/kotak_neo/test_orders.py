@@ -277,7 +277,8 @@ def test_cancelling_a_completed_order_is_rejected_with_kotaks_reason(neo_wire):
     with pytest.raises(BrokerOrderRejected) as caught:
         adapter().order_cancel("250122000624384")
 
-    assert caught.value.detail == "order is completed"
+    # the real body's `stat` is a sentence too, so it is kept
+    assert caught.value.detail == "order is completed (please provide valid order number)"
 
 
 # --- order book, history, trade book ------------------------------------------------------------
@@ -285,7 +286,7 @@ def test_cancelling_a_completed_order_is_rejected_with_kotaks_reason(neo_wire):
 def test_orders_map_every_field_of_the_order_book(neo_wire):
     neo_wire.reply("GET", ORDERS, "orders_book_success.json")
 
-    open_order, complete, rejected = adapter().orders()
+    (open_order,) = adapter().orders()
 
     assert open_order == BrokerOrder(
         broker_order_id=OPEN_ORDER,
@@ -308,19 +309,39 @@ def test_orders_map_every_field_of_the_order_book(neo_wire):
         validity="DAY",
         order_timestamp=ist(22, 14, 28, 1),
         exchange_timestamp=ist(22, 14, 28, 1),
+        cancelled_quantity=0,
+        disclosed_quantity=0,
+        exchange_update_timestamp=ist(22, 14, 28, 1),  # boeSec 1737536281
     )
     assert open_order.order_timestamp.utcoffset().total_seconds() == 5.5 * 3600
-    assert (complete.status, complete.filled_quantity, complete.pending_quantity, complete.average_price) == (
-        OrderStatus.COMPLETE, 1, 0, Decimal("9.39"),
-    )
-    # Neo leaves unFldSz at 10 on the rejected order; nothing is pending on a final one.
-    assert (rejected.status, rejected.quantity, rejected.pending_quantity) == (OrderStatus.REJECTED, 10, 0)
-    assert rejected.status_message == (
-        "RMS:Margin Exceeds,Required:125.00, Available:19.41 for entity account-AB123 "
-        "across exchange across segment across product"
-    )
-    assert (rejected.exchange_order_id, rejected.exchange_timestamp) == ("", None)
-    assert rejected.order_timestamp == ist(22, 14, 40, 17)
+
+
+def test_orders_the_rms_rejected_never_reached_the_exchange(neo_wire):
+    neo_wire.reply("GET", ORDERS, "orders_book_rejected.json")
+
+    first, second = adapter().orders()
+
+    assert (first.broker_order_id, first.status, first.tradingsymbol, first.order_type, first.product) == (
+        "220621000000098", OrderStatus.REJECTED, "TCS-EQ", "MARKET", "CNC")
+    assert first.status_message.startswith("RMS:Rule: Check circuit limit including square off order exceeds")
+    assert (first.exchange_order_id, first.exchange_timestamp, first.exchange_update_timestamp) == ("", None, None)
+    assert (first.pending_quantity, first.cancelled_quantity) == (0, 0)
+    assert first.order_timestamp == datetime(2022, 6, 21, 14, 49, 32, tzinfo=IST)
+    assert second.tag == "1655803119-377269-TESTY1124A-ADMINAPI"
+
+
+@pytest.mark.parametrize("cancelled_on_wire,expected", [(1, 1), (0, 1)])
+def test_a_cancelled_order_keeps_its_cancelled_quantity(neo_wire, cancelled_on_wire, expected):
+    from brokers.tests.fixtures import wire_body
+
+    body = wire_body("kotak_neo", "orders_book_success.json")
+    body["data"][0].update(ordSt="cancelled", stat="cancelled", cnlQty=cancelled_on_wire, unFldSz=1)
+    neo_wire.routes[("GET", ORDERS)] = (200, body)
+
+    (order,) = adapter().orders()
+
+    assert (order.status, order.quantity, order.filled_quantity) == (OrderStatus.CANCELLED, 1, 0)
+    assert (order.pending_quantity, order.cancelled_quantity) == (0, expected)
 
 
 @pytest.mark.parametrize(
@@ -361,14 +382,33 @@ def test_a_stop_order_in_the_book_maps_its_type_side_trigger_and_tag(neo_wire):
     assert stop.tag == "bt-stop-1"
 
 
-def test_an_unknown_order_status_is_refused_not_guessed(neo_wire):
-    neo_wire.reply("GET", ORDERS, "orders_book_unknown_status.json")
+def test_an_unknown_order_status_keeps_kotaks_own_and_the_book_comes_through(neo_wire, caplog, monkeypatch):
+    from brokers.adapters import wiremap
+    from brokers.tests.fixtures import wire_body
 
-    with pytest.raises(BrokerError) as caught:
+    monkeypatch.setattr(wiremap, "_seen", set())
+    body = wire_body("kotak_neo", "orders_book_unknown_status.json")
+    body["data"] += wire_body("kotak_neo", "orders_book_rejected.json")["data"]
+    neo_wire.routes[("GET", ORDERS)] = (200, body)
+
+    with caplog.at_level("WARNING", logger="budhitrade.brokers"):
+        queued, *rejected = adapter().orders()
         adapter().orders()
 
-    assert caught.value.status_code == 502
-    assert caught.value.detail == "Kotak Neo sent an unknown order status: 'queued'."
+    assert (queued.broker_order_id, queued.status, queued.quantity) == (OPEN_ORDER, "queued", 1)
+    assert [order.status for order in rejected] == [OrderStatus.REJECTED, OrderStatus.REJECTED]
+    unknown = [(r.field, r.value) for r in caplog.records if r.getMessage() == "kotak_neo_unknown_value"]
+    assert unknown == [("order status", "queued")]
+
+
+def test_a_placed_order_without_a_number_cannot_be_followed(neo_wire):
+    neo_wire.reply("POST", PLACE, "order_place_no_number.json")  # the SDK docs' sample: nOrdNo ""
+
+    with pytest.raises(BrokerError) as caught:
+        adapter().order_place(idea_limit_buy())
+
+    assert not isinstance(caught.value, BrokerOrderRejected)
+    assert caught.value.detail == "Kotak Neo accepted the order but sent no order number."
 
 
 def test_order_history_lists_each_state_oldest_first(neo_wire):
@@ -377,8 +417,8 @@ def test_order_history_lists_each_state_oldest_first(neo_wire):
     history = adapter().order_history("250122000624384")
 
     assert jdata(neo_wire.calls(HISTORY)[0]) == {"nOrdNo": "250122000624384"}
-    assert [order.status for order in history] == [OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.COMPLETE]
-    pending, open_order, complete = history
+    assert [order.status for order in history] == [OrderStatus.PENDING] * 3 + [OrderStatus.OPEN, OrderStatus.COMPLETE]
+    pending, _, _, open_order, complete = history
     assert (pending.exchange_order_id, pending.exchange_timestamp) == ("", None)
     assert open_order.exchange_order_id == "1100000060414692"
     assert complete == BrokerOrder(
@@ -399,7 +439,9 @@ def test_order_history_lists_each_state_oldest_first(neo_wire):
         validity="DAY",
         order_timestamp=ist(22, 14, 33, 1),
         exchange_timestamp=ist(22, 14, 32, 53),
+        exchange_update_timestamp=ist(22, 14, 33, 26),  # boeSec 1737536606
     )
+    assert pending.exchange_update_timestamp is None  # not at the exchange yet
 
 
 def test_trades_map_every_field_of_the_trade_book(neo_wire):
@@ -418,9 +460,10 @@ def test_trades_map_every_field_of_the_trade_book(neo_wire):
         price=Decimal("9.39"),
         exchange_order_id="1100000059569867",
         fill_timestamp=ist(22, 14, 28, 16),
+        exchange_timestamp=ist(22, 14, 28, 1),
     )
-    assert (second.trade_id, second.broker_order_id, second.fill_timestamp) == (
-        "208109719", "250122000624384", ist(22, 14, 33, 1),
+    assert (second.trade_id, second.broker_order_id, second.fill_timestamp, second.exchange_timestamp) == (
+        "208109719", "250122000624384", ist(22, 14, 33, 1), ist(22, 14, 32, 53),
     )
 
 

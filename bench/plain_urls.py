@@ -2,7 +2,7 @@
 
 The baseline is what Django alone costs for the same rows: no DRF, no JWT, no
 serializer; the same middleware stack, one query for the rows the API's
-`selectors.position_list` reads, the fields of its `PositionOutputSerializer`,
+`selectors.position_list` reads, the fields of its `PositionRowSerializer`,
 money as JSON numbers as the API sends it.
 """
 
@@ -13,9 +13,10 @@ from django.http import JsonResponse
 from django.urls import include, path
 
 from portfolio.models import Position
-from portfolio.views import PositionOutputSerializer
+from portfolio.selectors import POSITION_PRICE_MISSING, condition_flag
+from portfolio.serializers import PositionRowSerializer
 
-POSITION_FIELDS = PositionOutputSerializer.Meta.fields
+POSITION_FIELDS = PositionRowSerializer.Meta.fields
 
 
 class MoneyAsNumberEncoder(DjangoJSONEncoder):
@@ -28,7 +29,8 @@ class MoneyAsNumberEncoder(DjangoJSONEncoder):
 
 
 def plain_positions(request, account_id: str):
-    rows = list(Position.objects.filter(connection__account_id=account_id).values(*POSITION_FIELDS))
+    rows = list(Position.objects.filter(connection__account_id=account_id)
+                .annotate(price_missing=condition_flag(POSITION_PRICE_MISSING)).values(*POSITION_FIELDS))
     return JsonResponse({"account_id": account_id, "count": len(rows), "positions": rows},
                         encoder=MoneyAsNumberEncoder)
 

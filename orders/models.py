@@ -40,6 +40,9 @@ class Order(models.Model):
     status_message = models.TextField(blank=True, default="")
     order_timestamp = models.DateTimeField(null=True, blank=True)
     exchange_timestamp = models.DateTimeField(null=True, blank=True)
+    cancelled_quantity = models.IntegerField(default=0)
+    validity_ttl = models.IntegerField(null=True, blank=True, help_text="Minutes, for a TTL validity.")
+    exchange_update_timestamp = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=128, blank=True, default="")
     batch_id = models.UUIDField(null=True, blank=True, db_index=True)
     # A batch rolled back while this order's placement had no answer: cancel it once the broker's book shows it.
@@ -84,6 +87,7 @@ class Trade(models.Model):
     price = models.DecimalField(**MONEY)
     exchange_order_id = models.CharField(max_length=64, blank=True, default="")
     fill_timestamp = models.DateTimeField(null=True, blank=True)
+    exchange_timestamp = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["fill_timestamp", "id"]

@@ -13,17 +13,22 @@ class Holding(models.Model):
 
     connection = models.ForeignKey(BrokerConnection, on_delete=models.CASCADE, related_name="holdings")
     tradingsymbol = models.CharField(max_length=64)
-    exchange = models.CharField(max_length=8)
+    exchange = models.CharField(max_length=16, help_text="A value BudhiTrade does not know yet is the broker's own.")
     isin = models.CharField(max_length=16, blank=True, default="")
     quantity = models.IntegerField()
     average_price = models.DecimalField(**MONEY)
-    last_price = models.DecimalField(**MONEY)
+    last_price = models.DecimalField(**MONEY, null=True, blank=True, help_text="Null when the broker gave no price.")
     close_price = models.DecimalField(**MONEY)
-    pnl = models.DecimalField(**MONEY)
-    day_change = models.DecimalField(**MONEY)
-    product = models.CharField(max_length=8, default="CNC")
+    pnl = models.DecimalField(**MONEY, null=True, blank=True)
+    day_change = models.DecimalField(**MONEY, null=True, blank=True)
+    product = models.CharField(max_length=16, default="CNC")
     collateral_quantity = models.IntegerField(default=0)
     collateral_type = models.CharField(max_length=32, blank=True, default="")
+    t1_quantity = models.IntegerField(default=0, help_text="Bought on the previous session, not yet settled.")
+    sellable_quantity = models.IntegerField(null=True, blank=True)
+    market_value = models.DecimalField(**MONEY, null=True, blank=True)
+    holding_cost = models.DecimalField(**MONEY, null=True, blank=True)
+    instrument_token = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["tradingsymbol", "exchange"]
@@ -35,22 +40,25 @@ class Position(models.Model):
 
     connection = models.ForeignKey(BrokerConnection, on_delete=models.CASCADE, related_name="positions")
     tradingsymbol = models.CharField(max_length=64)
-    exchange = models.CharField(max_length=8)
-    product = models.CharField(max_length=8)
+    exchange = models.CharField(max_length=16, help_text="A value BudhiTrade does not know yet is the broker's own.")
+    product = models.CharField(max_length=16)
     instrument_token = models.CharField(max_length=32, blank=True, default="")
     quantity = models.IntegerField()
     average_price = models.DecimalField(**MONEY)
-    last_price = models.DecimalField(**MONEY)
+    last_price = models.DecimalField(**MONEY, null=True, blank=True, help_text="Null when the broker gave no price.")
     close_price = models.DecimalField(**MONEY)
-    pnl = models.DecimalField(**MONEY)
-    m2m = models.DecimalField(**MONEY)
-    day_pnl = models.DecimalField(**MONEY)
+    pnl = models.DecimalField(**MONEY, null=True, blank=True)
+    m2m = models.DecimalField(**MONEY, null=True, blank=True)
+    day_pnl = models.DecimalField(**MONEY, null=True, blank=True)
     value = models.DecimalField(**MONEY)
     buy_quantity = models.IntegerField()
     buy_price = models.DecimalField(**MONEY)
     sell_quantity = models.IntegerField()
     sell_price = models.DecimalField(**MONEY)
     overnight_quantity = models.IntegerField()
+    multiplier = models.DecimalField(**MONEY, default=1, help_text="Units per quoted price (commodity lots).")
+    realised = models.DecimalField(**MONEY, default=0)
+    unrealised = models.DecimalField(**MONEY, null=True, blank=True)
 
     class Meta:
         ordering = ["tradingsymbol", "exchange", "product"]
@@ -68,6 +76,7 @@ class Funds(models.Model):
     utilised = models.JSONField(default=dict)
 
     class Meta:
+        verbose_name_plural = "funds"
         constraints = [models.UniqueConstraint(fields=["connection", "segment"], name="one_funds_row_per_segment")]
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portfolio import views
+from portfolio import dashboard, views
 
 urlpatterns = [
     path("broker/portfolio", views.BrokerPortfolioView.as_view(), name="broker-portfolio"),
@@ -8,7 +8,7 @@ urlpatterns = [
     path("broker/portfolio/positions", views.BrokerPositionsView.as_view(), name="broker-portfolio-positions"),
     path("broker/limits", views.BrokerLimitsView.as_view(), name="broker-limits"),
     path("api/portfolio/limits", views.PortfolioLimitsView.as_view(), name="portfolio-limits"),
-    path("dashboard", views.DashboardView.as_view(), name="dashboard"),
+    path("dashboard", dashboard.DashboardView.as_view(), name="dashboard"),
     path("accounts", views.AccountListView.as_view(), name="account-list"),
     path("accounts/<str:account_id>", views.AccountDetailView.as_view(), name="account-detail"),
     path("accounts/<str:account_id>/sync", views.AccountSyncView.as_view(), name="account-sync"),

@@ -1,7 +1,8 @@
-"""Accounts, holdings, positions and funds (seed 004 §1, §2, §4, §5)."""
+"""Accounts, holdings, positions and funds (seed 004 §1, §2, §4, §5; seed 000's single-account paths; seed 002's limits)."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -9,22 +10,30 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from brokers.calendar import IST
 from brokers.domain import ConnectionStatus, FundsSegment, LimitsExchange, LimitsProduct, LimitsSegment
 from brokers.lookup import broker_from_query, connection_from_request
 from brokers.models import BrokerConnection
 from brokers.selectors import connection_resolve
 from brokers.views import ACCOUNT_PARAMETERS
-from budhitrade.errors import InvalidInput
+from budhitrade.errors import InvalidInput, ServiceError
 from portfolio import selectors, services
-from portfolio.models import AccountSync, Holding, Position
+from portfolio.models import AccountSync
+from portfolio.serializers import (
+    ACCOUNT_DETAIL_OUTPUT,
+    ACCOUNT_LIST_OUTPUT,
+    FUNDS_OUTPUT,
+    HOLDINGS_OUTPUT,
+    POSITIONS_OUTPUT,
+    SYNC_OUTPUT,
+    AccountOutputSerializer,
+    HoldingRowSerializer,
+    PositionRowSerializer,
+    holding_row_totals,
+    position_row_totals,
+    rows,
+)
 
-MONEY = {"max_digits": 18, "decimal_places": 2, "coerce_to_string": False}
-
-
-def account_status(connection: BrokerConnection) -> str:
-    """004 calls a connected account "active"; other states keep their connection status."""
-    return "active" if connection.status == ConnectionStatus.CONNECTED else connection.status
+logger = logging.getLogger("budhitrade.portfolio")
 
 
 def account_from_path(request, account_id: str) -> BrokerConnection:
@@ -37,70 +46,26 @@ def ensure_synced(connection: BrokerConnection, *, fresh: bool) -> None:
         services.account_sync(connection=connection, force=fresh)
 
 
+def _first_sync(accounts: list[BrokerConnection]) -> bool:
+    """Sync each connected account of a listing that was never synced, so its funds show from the start.
+
+    A broker failure leaves that account unsynced (its available margin
+    null) rather than failing the listing; the sync records and logs it.
+    True when any account was synced.
+    """
+    synced = False
+    for account in accounts:
+        if account.synced_at is None and account.status == ConnectionStatus.CONNECTED:
+            try:
+                services.account_sync(connection=account)
+                synced = True
+            except ServiceError as error:
+                logger.info("portfolio_sync_skipped", extra={"account_id": account.account_id, "reason": error.detail})
+    return synced
+
+
 class BooleanQuery(serializers.Serializer):
     fresh = serializers.BooleanField(required=False, default=False)
-
-
-class HoldingOutputSerializer(serializers.ModelSerializer):
-    """Money fields come out as JSON numbers (COERCE_DECIMAL_TO_STRING is off)."""
-
-    class Meta:
-        model = Holding
-        fields = ["tradingsymbol", "exchange", "isin", "quantity", "average_price", "last_price", "close_price",
-                  "pnl", "day_change", "product", "collateral_quantity", "collateral_type"]
-
-
-class PositionOutputSerializer(serializers.ModelSerializer):
-    """Money fields come out as JSON numbers."""
-
-    class Meta:
-        model = Position
-        fields = ["tradingsymbol", "exchange", "product", "quantity", "average_price", "last_price", "close_price",
-                  "pnl", "m2m", "day_pnl", "value", "buy_quantity", "buy_price", "sell_quantity", "sell_price",
-                  "overnight_quantity", "instrument_token"]
-
-
-def _rows(queryset, serializer_class) -> list[dict]:
-    """The serializer's fields straight from the database: rows of 200 positions cost a tenth of serializing
-    model instances (bench/README.md). Decimals render as JSON numbers (COERCE_DECIMAL_TO_STRING is off)."""
-    return list(queryset.values(*serializer_class.Meta.fields))
-
-
-class AccountOutputSerializer(serializers.Serializer):
-    account_id = serializers.CharField()
-    user_id = serializers.IntegerField()
-    broker = serializers.CharField()
-    status = serializers.SerializerMethodField()
-    total_pnl = serializers.DecimalField(**MONEY)
-    day_pnl = serializers.DecimalField(**MONEY)
-    position_count = serializers.IntegerField()
-    available_margin = serializers.DecimalField(**MONEY)
-
-    def get_status(self, connection) -> str:
-        return account_status(connection)
-
-
-def _envelope(name: str, **fields) -> serializers.Serializer:
-    return inline_serializer(name, {"status": serializers.CharField(), **fields})
-
-
-ACCOUNT_LIST_OUTPUT = _envelope("AccountListOutput", count=serializers.IntegerField(),
-                                accounts=AccountOutputSerializer(many=True))
-ACCOUNT_DETAIL_OUTPUT = _envelope("AccountDetailOutput", account=inline_serializer("AccountDetail", {
-    "account_id": serializers.CharField(), "user_id": serializers.IntegerField(), "broker": serializers.CharField(),
-    "status": serializers.CharField(), "email": serializers.CharField(), "user_name": serializers.CharField(),
-    "total_pnl": serializers.FloatField(), "day_pnl": serializers.FloatField()}))
-SYNC_OUTPUT = _envelope("AccountSyncOutput", synced_at=serializers.DateTimeField(),
-                        positions_count=serializers.IntegerField(), orders_count=serializers.IntegerField(),
-                        holdings_count=serializers.IntegerField())
-POSITIONS_OUTPUT = _envelope("PositionsOutput", account_id=serializers.CharField(), count=serializers.IntegerField(),
-                             total_pnl=serializers.FloatField(), day_pnl=serializers.FloatField(),
-                             positions=PositionOutputSerializer(many=True))
-HOLDINGS_OUTPUT = _envelope("HoldingsOutput", account_id=serializers.CharField(), count=serializers.IntegerField(),
-                            total_pnl=serializers.FloatField(), total_value=serializers.FloatField(),
-                            holdings=HoldingOutputSerializer(many=True))
-FUNDS_OUTPUT = _envelope("FundsOutput", account_id=serializers.CharField(), funds=serializers.DictField(
-    help_text="segment -> {enabled, net, available: {name: amount}, utilised: {name: amount}}"))
 
 
 class AccountListView(APIView):
@@ -112,7 +77,10 @@ class AccountListView(APIView):
         raw = request.query_params.get("user_id")
         if raw is not None and not raw.isdigit():
             raise InvalidInput("user_id must be a number.")
-        accounts = list(selectors.account_list(user=request.user, user_id=int(raw) if raw else None))
+        listing = selectors.account_list(user=request.user, user_id=int(raw) if raw else None)
+        accounts = list(listing)
+        if _first_sync(accounts):
+            accounts = list(listing.all())
         return Response({"status": "success", "count": len(accounts),
                          "accounts": AccountOutputSerializer(accounts, many=True).data})
 
@@ -124,11 +92,13 @@ class AccountDetailView(APIView):
     def get(self, request, account_id):
         connection = account_from_path(request, account_id)
         account = selectors.account_list(user=request.user).get(pk=connection.pk)
+        if _first_sync([account]):
+            account = selectors.account_list(user=request.user).get(pk=connection.pk)
         body = AccountOutputSerializer(account).data
         return Response({"status": "success", "account": {
             "account_id": body["account_id"], "user_id": body["user_id"], "broker": body["broker"],
             "status": body["status"], "email": account.user.email, "user_name": account.user_name or account.user.get_full_name(),
-            "total_pnl": body["total_pnl"], "day_pnl": body["day_pnl"],
+            "total_pnl": body["total_pnl"], "day_pnl": body["day_pnl"], "prices_missing": body["prices_missing"],
         }})
 
 
@@ -158,11 +128,9 @@ class AccountPositionsView(APIView):
         query = BooleanQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         ensure_synced(connection, fresh=query.validated_data["fresh"])
-        rows = _rows(selectors.position_list(connection=connection), PositionOutputSerializer)
-        return Response({"status": "success", "account_id": connection.account_id, "count": len(rows),
-                         "total_pnl": float(sum((row["pnl"] for row in rows), Decimal(0))),
-                         "day_pnl": float(sum((row["day_pnl"] for row in rows), Decimal(0))),
-                         "positions": rows})
+        positions = rows(selectors.position_list(connection=connection), PositionRowSerializer)
+        return Response({"status": "success", "account_id": connection.account_id, "count": len(positions),
+                         **position_row_totals(positions), "positions": positions})
 
 
 class AccountHoldingsView(APIView):
@@ -172,12 +140,9 @@ class AccountHoldingsView(APIView):
     def get(self, request, account_id):
         connection = account_from_path(request, account_id)
         ensure_synced(connection, fresh=False)
-        rows = _rows(selectors.holding_list(connection=connection), HoldingOutputSerializer)
-        return Response({"status": "success", "account_id": connection.account_id, "count": len(rows),
-                         "total_pnl": float(sum((row["pnl"] for row in rows), Decimal(0))),
-                         "total_value": float(round(sum((row["last_price"] * row["quantity"] for row in rows),
-                                                        Decimal(0)), 2)),
-                         "holdings": rows})
+        holdings = rows(selectors.holding_list(connection=connection), HoldingRowSerializer)
+        return Response({"status": "success", "account_id": connection.account_id, "count": len(holdings),
+                         **holding_row_totals(holdings), "holdings": holdings})
 
 
 class AccountFundsView(APIView):
@@ -203,98 +168,6 @@ class AccountFundsView(APIView):
         return Response({"status": "success", "account_id": connection.account_id, "funds": funds})
 
 
-# --- Seed 003's dashboard -----------------------------------------------------------------------
-
-def _money(value) -> float:
-    return float(round(Decimal(value or 0), 2))
-
-
-def _percent(part: Decimal, whole: Decimal) -> float:
-    return float(round(part / whole * 100, 2)) if whole else 0.0
-
-
-DASHBOARD_OUTPUT = inline_serializer("DashboardOutput", {
-    "activity_status": inline_serializer("ActivityStatus", {"is_active": serializers.BooleanField(),
-                                                            "last_active": serializers.CharField(allow_null=True)}),
-    "portfolio_overview": inline_serializer("PortfolioOverview", {"value": serializers.FloatField(),
-                                                                  "change_percentage": serializers.FloatField()}),
-    "unused_funds": serializers.FloatField(),
-    "allocated_funds": serializers.FloatField(),
-    "ongoing_trades": inline_serializer("DashboardTrade", {
-        "account_id": serializers.CharField(), "stock": serializers.CharField(), "bought": serializers.FloatField(),
-        "quantity": serializers.IntegerField(), "capital_used": serializers.FloatField(),
-        "profit": serializers.FloatField()}, many=True),
-    "recent_trades": inline_serializer("DashboardClosedTrade", {
-        "account_id": serializers.CharField(), "stock": serializers.CharField(), "bought": serializers.FloatField(),
-        "sold": serializers.FloatField(), "quantity": serializers.IntegerField(),
-        "profit": serializers.FloatField()}, many=True),
-    "overall_profit": inline_serializer("OverallProfit", {
-        "value": serializers.FloatField(), "percentage": serializers.FloatField(),
-        "last_7_days": inline_serializer("DailyProfit", {"date": serializers.DateField(),
-                                                         "value": serializers.FloatField(),
-                                                         "profit": serializers.FloatField()}, many=True)}),
-})
-
-
-class DashboardView(APIView):
-    """Seed 003's dashboard over all the user's accounts, or one (X-Account-ID / ?broker=).
-
-    value = free funds + margin blocked + holdings at market; allocated =
-    holdings at cost + margin blocked; ongoing trades are holdings and open
-    positions, recent trades the positions closed today; last_7_days comes
-    from the session-close snapshots.
-    """
-
-    @extend_schema(parameters=ACCOUNT_PARAMETERS, responses={200: DASHBOARD_OUTPUT})
-    def get(self, request):
-        if request.headers.get("X-Account-ID") or request.query_params.get("broker") or request.query_params.get("connection_id"):
-            connections = [connection_from_request(request)]
-        else:
-            connections = list(BrokerConnection.objects.filter(user=request.user).exclude(account_id=""))
-        for connection in connections:
-            if connection.status == ConnectionStatus.CONNECTED:
-                ensure_synced(connection, fresh=False)
-        totals = selectors.dashboard_totals(connections=connections)
-        day_pnl = totals["holdings_day"] + totals["positions_day"]
-        value = totals["unused_funds"] + totals["margin_blocked"] + totals["holdings_value"]
-        holdings = selectors.holding_list(connection=None, connections=connections).select_related("connection")
-        positions = selectors.position_list(connection=None, connections=connections).select_related("connection")
-        ongoing = [self._trade(row.connection, row.tradingsymbol, row.average_price, row.quantity, row.pnl)
-                   for row in holdings]
-        ongoing += [self._trade(row.connection, row.tradingsymbol, row.average_price, row.quantity, row.pnl)
-                    for row in positions if row.quantity]
-        capital = totals["invested"] + sum((abs(row.average_price * row.quantity) for row in positions if row.quantity), Decimal(0))
-        profit = totals["holdings_pnl"] + totals["positions_pnl"]
-        last_synced = (AccountSync.objects.filter(connection__in=connections, synced_at__isnull=False)
-                       .order_by("-synced_at").values_list("synced_at", flat=True).first())
-        return Response({
-            "activity_status": {
-                "is_active": any(c.status == ConnectionStatus.CONNECTED for c in connections),
-                "last_active": last_synced.astimezone(IST).strftime("%b %d, %Y %H:%M:%S") if last_synced else None,
-            },
-            "portfolio_overview": {"value": _money(value), "change_percentage": _percent(day_pnl, value - day_pnl)},
-            "unused_funds": _money(totals["unused_funds"]),
-            "allocated_funds": _money(totals["invested"] + totals["margin_blocked"]),
-            "ongoing_trades": ongoing,
-            "recent_trades": [
-                {"account_id": row.connection.account_id, "stock": row.tradingsymbol, "bought": _money(row.buy_price),
-                 "sold": _money(row.sell_price), "quantity": row.buy_quantity, "profit": _money(row.pnl)}
-                for row in positions if not row.quantity
-            ],
-            "overall_profit": {
-                "value": _money(profit),
-                "percentage": _percent(profit, capital),
-                "last_7_days": [{"date": row["date"], "value": _money(row["value"]), "profit": _money(row["day_pnl"])}
-                                for row in selectors.snapshot_history(connections=connections)],
-            },
-        })
-
-    @staticmethod
-    def _trade(connection, symbol: str, average: Decimal, quantity: int, pnl: Decimal) -> dict:
-        return {"account_id": connection.account_id, "stock": symbol, "bought": _money(average), "quantity": quantity,
-                "capital_used": _money(abs(average * quantity)), "profit": _money(pnl)}
-
-
 # --- Seed 000's single-account paths: "the" account from X-Account-ID / ?broker= -------------
 
 SUCCESS_ROWS = inline_serializer("SuccessRows", {"success": serializers.BooleanField(),
@@ -312,8 +185,8 @@ class BrokerHoldingsView(APIView):
 
     @extend_schema(parameters=ACCOUNT_PARAMETERS, responses={200: SUCCESS_ROWS})
     def get(self, request):
-        rows = _rows(selectors.holding_list(connection=_the_account(request)), HoldingOutputSerializer)
-        return Response({"success": True, "data": rows})
+        holdings = rows(selectors.holding_list(connection=_the_account(request)), HoldingRowSerializer)
+        return Response({"success": True, "data": holdings})
 
 
 class BrokerPositionsView(APIView):
@@ -321,22 +194,22 @@ class BrokerPositionsView(APIView):
 
     @extend_schema(parameters=ACCOUNT_PARAMETERS, responses={200: SUCCESS_ROWS})
     def get(self, request):
-        rows = _rows(selectors.position_list(connection=_the_account(request)), PositionOutputSerializer)
-        return Response({"success": True, "data": rows})
+        positions = rows(selectors.position_list(connection=_the_account(request)), PositionRowSerializer)
+        return Response({"success": True, "data": positions})
 
 
 class BrokerPortfolioView(APIView):
     """Seed 000: holdings and positions of "the" account together."""
 
     @extend_schema(parameters=ACCOUNT_PARAMETERS, responses={200: inline_serializer("BrokerPortfolioOutput", {
-        "success": serializers.BooleanField(), "holdings": HoldingOutputSerializer(many=True),
-        "positions": PositionOutputSerializer(many=True)})})
+        "success": serializers.BooleanField(), "holdings": HoldingRowSerializer(many=True),
+        "positions": PositionRowSerializer(many=True)})})
     def get(self, request):
         connection = _the_account(request)
         return Response({
             "success": True,
-            "holdings": _rows(selectors.holding_list(connection=connection), HoldingOutputSerializer),
-            "positions": _rows(selectors.position_list(connection=connection), PositionOutputSerializer),
+            "holdings": rows(selectors.holding_list(connection=connection), HoldingRowSerializer),
+            "positions": rows(selectors.position_list(connection=connection), PositionRowSerializer),
         })
 
 

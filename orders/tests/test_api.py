@@ -7,9 +7,10 @@ from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 
 from brokers.adapters.base import BrokerTimeout
-from brokers.adapters.paper import market
+from brokers.paper import market
 from brokers.adapters.paper.adapter import PaperAdapter
-from brokers.models import BrokerConnection, PaperInstrument, PaperOrder
+from brokers.models import BrokerConnection
+from brokers.paper.models import PaperInstrument, PaperOrder
 from brokers.tests.fixtures import PAPER_START_DAY, ist, wait_for
 from orders import services
 from orders.models import Order
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ORDER_FIELDS = {"order_id", "exchange_order_id", "tradingsymbol", "exchange", "transaction_type", "order_type",
                 "product", "quantity", "pending_quantity", "filled_quantity", "price", "average_price", "status",
                 "status_message", "order_timestamp", "exchange_timestamp", "variety", "validity", "tag",
-                "trigger_price"}
+                "trigger_price", "cancelled_quantity", "disclosed_quantity", "validity_ttl", "exchange_update_timestamp"}
 
 
 @pytest.fixture
@@ -163,7 +164,7 @@ def test_a_modification_beyond_the_free_funds_is_refused_and_changes_nothing(use
 
 
 def test_a_modification_that_blocks_less_passes_even_when_funds_are_short(user_api, paper_market):
-    from brokers.models import PaperAccount
+    from brokers.paper.models import PaperAccount
 
     account = user_api.post("/broker/connect/initiate", {"broker": "paper", "opening_cash": 100000},
                             format="json").json()["account_id"]

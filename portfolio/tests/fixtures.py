@@ -29,7 +29,9 @@ class ScriptedAdapter(BrokerAdapter):
 
     broker = Broker.ZERODHA
     holdings_rows: list = []
+    positions_rows: list | None = None  # None: the one future below
     fail_positions: Exception | None = None
+    fail_holdings: Exception | None = None
     rounds = 0
 
     def login_start(self, *, otp="", state=""):
@@ -40,11 +42,15 @@ class ScriptedAdapter(BrokerAdapter):
 
     def holdings(self):
         ScriptedAdapter.rounds += 1
+        if ScriptedAdapter.fail_holdings:
+            raise ScriptedAdapter.fail_holdings
         return list(ScriptedAdapter.holdings_rows)
 
     def positions(self):
         if ScriptedAdapter.fail_positions:
             raise ScriptedAdapter.fail_positions
+        if ScriptedAdapter.positions_rows is not None:
+            return list(ScriptedAdapter.positions_rows)
         return [position("NIFTY25NOVFUT")]
 
     def funds(self):
@@ -56,7 +62,9 @@ class ScriptedAdapter(BrokerAdapter):
 def kite_account(monkeypatch, user):
     monkeypatch.setitem(registry.ADAPTERS, Broker.ZERODHA, ScriptedAdapter)
     ScriptedAdapter.holdings_rows = [holding("TCS"), holding("INFY", 5)]
+    ScriptedAdapter.positions_rows = None
     ScriptedAdapter.fail_positions = None
+    ScriptedAdapter.fail_holdings = None
     ScriptedAdapter.rounds = 0
     return BrokerConnection.objects.create(user=user, broker="zerodha", account_id="DW1234", status="connected",
                                            session={"access_token": "t"})

@@ -43,8 +43,11 @@ def test_accounts_list_and_detail_with_computed_totals(user_api, kite_account, u
     detail = user_api.get("/accounts/dw1234").json()
 
     assert listing["count"] == 1
+    synced_at = listing["accounts"][0].pop("synced_at")
+    assert synced_at == AccountSync.objects.get().synced_at.astimezone(timezone.get_current_timezone()).isoformat()
     assert listing["accounts"][0] == {"account_id": "DW1234", "user_id": user.pk, "broker": "zerodha", "status": "active",
-                                      "total_pnl": 3712.5, "day_pnl": 500.0, "position_count": 1, "available_margin": 150000.5}
+                                      "total_pnl": 3712.5, "day_pnl": 500.0, "position_count": 1, "available_margin": 150000.5,
+                                      "prices_missing": 0}
     assert detail["account"]["account_id"] == "DW1234" and detail["account"]["total_pnl"] == 3712.5
 
 

@@ -7,9 +7,10 @@ import pytest
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 
-from brokers.adapters.paper import ledger, market
+from brokers.paper import ledger, market
 from brokers.calendar import next_trading_day, session_bounds
-from brokers.models import BrokerConnection, PaperAccount, PaperHolding, PaperInstrument
+from brokers.models import BrokerConnection
+from brokers.paper.models import PaperAccount, PaperHolding, PaperInstrument
 from brokers.tests.fixtures import PAPER_START_DAY, ist, wire_body
 from portfolio import services
 from portfolio.models import DailySnapshot
@@ -117,9 +118,10 @@ def test_kotak_dashboard_through_the_real_sdk(user_api, neo_wired_account):
 
 POSITION_FIELDS = {"tradingsymbol", "exchange", "product", "quantity", "average_price", "last_price", "close_price",
                    "pnl", "m2m", "day_pnl", "value", "buy_quantity", "buy_price", "sell_quantity", "sell_price",
-                   "overnight_quantity", "instrument_token"}
+                   "overnight_quantity", "instrument_token", "multiplier", "realised", "unrealised", "price_missing"}
 HOLDING_FIELDS = {"tradingsymbol", "exchange", "isin", "quantity", "average_price", "last_price", "close_price", "pnl",
-                  "day_change", "product", "collateral_quantity", "collateral_type"}
+                  "day_change", "product", "collateral_quantity", "collateral_type", "t1_quantity", "sellable_quantity",
+                  "market_value", "holding_cost", "instrument_token", "price_missing"}
 
 
 def test_paper_account_live_in_seed_004_and_000_shapes(user_api, paper_market):

@@ -19,10 +19,11 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from brokers import services as broker_services
-from brokers.adapters.paper import catalogue, ledger, market
-from brokers.adapters.paper.catalogue import IST, next_trading_day, previous_trading_day, session_bounds
+from brokers.paper import catalogue, ledger, market
+from brokers.paper.catalogue import IST, next_trading_day, previous_trading_day, session_bounds
 from brokers.domain import Broker, ConnectionStatus
-from brokers.models import BrokerConnection, PaperAccount, PaperHolding, PaperInstrument, PaperMarket
+from brokers.models import BrokerConnection
+from brokers.paper.models import PaperAccount, PaperHolding, PaperInstrument, PaperMarket
 from portfolio import services
 
 # (symbol, quantity, average price as a fraction of the reference price)

@@ -60,7 +60,7 @@ def setup(args) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from brokers.adapters.paper.market import market_create
+    from brokers.paper.market import market_create
 
     call_command("migrate", verbosity=0, interactive=False)
     market_create(start=SESSION_START)
@@ -88,7 +88,7 @@ def resting_order(price: Decimal) -> dict:
 
 
 def itc_below() -> Decimal:
-    from brokers.models import PaperInstrument
+    from brokers.paper.models import PaperInstrument
 
     return PaperInstrument.objects.get(tradingsymbol="ITC").last_price - Decimal("20")
 
@@ -158,7 +158,7 @@ def load(args) -> None:
     import httpx
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from brokers.models import PaperOrder
+    from brokers.paper.models import PaperOrder
     from orders.models import Order
 
     accounts = [(str(AccessToken.for_user(user)), account_id) for user, account_id in paper_accounts(args.clients)]
@@ -213,7 +213,8 @@ def fill_latency(args) -> None:
     from rest_framework_simplejwt.tokens import AccessToken
 
     from brokers.domain import OrderChange, OrderRequest
-    from brokers.models import BrokerConnection, PaperInstrument
+    from brokers.models import BrokerConnection
+    from brokers.paper.models import PaperInstrument
     from orders import services
 
     accounts = paper_accounts(args.clients)

@@ -129,7 +129,7 @@ def _code_version() -> str:
 
 
 def _market_open(now: datetime) -> None:
-    from brokers.adapters.paper.market import market_create
+    from brokers.paper.market import market_create
 
     market_create(start=now)
 
@@ -140,7 +140,8 @@ def _accounts_create(*, count: int, holdings: int, positions: int) -> list[str]:
     from django.db import transaction
     from django.utils import timezone
 
-    from brokers.models import BrokerConnection, PaperAccount, PaperHolding, PaperInstrument, PaperPosition
+    from brokers.models import BrokerConnection
+    from brokers.paper.models import PaperAccount, PaperHolding, PaperInstrument, PaperPosition
 
     user = get_user_model().objects.create(username=BENCH_USERNAME)
 

@@ -1,27 +1,15 @@
-"""Order updates that brokers push: the paper exchange's own announcements."""
+"""Pushes that an exchange inside BudhiTrade announces (the paper exchange's): into the one way in."""
 
 from __future__ import annotations
 
-import logging
-
 from django.dispatch import receiver
 
-from brokers.adapters.paper.adapter import paper_order_to_domain, paper_trade_to_domain
-from brokers.adapters.paper.engine import order_changed
-from brokers.domain import OrderStatus
-from orders import services
-from orders.models import Order
-
-logger = logging.getLogger("budhitrade.orders")
+from brokers.pushes import PushSource, broker_pushed
+from orders import pushes
 
 
-@receiver(order_changed, dispatch_uid="orders-paper-order-changed")
-def paper_order_changed(sender, order, trades, **kwargs) -> None:
-    """A paper order moved (accepted, filled, cancelled): bring BudhiTrade's copy along, found by its tag."""
-    stored = Order.objects.filter(broker_tag=order.tag, connection__broker="paper").select_related("connection").first()
-    if stored is None:
-        return
-    if stored.status == OrderStatus.PENDING and order.status == OrderStatus.OPEN and not trades:
-        return  # accepted and resting: the placing call records that itself when the broker answers
-    services.order_apply(order=stored, state=paper_order_to_domain(order),
-                         fills=[paper_trade_to_domain(trade) for trade in trades], source="broker")
+@receiver(broker_pushed, dispatch_uid="orders-broker-pushed")
+def broker_push_announced(sender, account_id: str, push, **kwargs) -> None:
+    """Each connection of the announcing broker's account takes the push, as a posted or streamed one is taken."""
+    for connection in pushes.account_connections(broker=sender, account_id=account_id):
+        pushes.push_receive(connection=connection, push=push, source=PushSource.EXCHANGE)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from budhitrade.errors import ServiceError
+from brokers.pushes import OrderPush, Push
 from brokers.domain import (
     Broker,
     BrokerOrder,
@@ -92,6 +93,9 @@ class BrokerAdapter(ABC):
     opens_new_account: ClassVar[bool] = False
     # True where the broker publishes a daily instrument master that `instruments()` downloads.
     publishes_instruments: ClassVar[bool] = False
+    # True where the broker streams order updates that `order_updates()` yields: the order-feed process holds
+    # that stream open for each connected account.
+    streams_order_updates: ClassVar[bool] = False
     # The seed-002 limits segments that the broker's equity funds pay for
     # (besides ALL); limits() answers zero for the others.
     equity_limits_segments: ClassVar[frozenset[LimitsSegment]] = frozenset(
@@ -102,6 +106,11 @@ class BrokerAdapter(ABC):
     def account_id_hint(cls, credentials: Mapping[str, Any]) -> str:
         """The broker account id, where the login details already name it."""
         return ""
+
+    @classmethod
+    def push_account_id(cls, payload: Mapping[str, Any]) -> str:
+        """The broker account that a push the broker posted to BudhiTrade is for, as the push names it."""
+        raise NotImplementedError
 
     def __init__(
         self,
@@ -115,6 +124,11 @@ class BrokerAdapter(ABC):
         self.session = session
         self.options = options or {}
         self.account_id = account_id
+
+    def call_wait(self) -> float:
+        """Take one call from the account's broker API budget, for each broker call beyond a method's first
+        (a batch of quotes); nothing until the registry binds the adapter to a stored connection."""
+        return 0.0
 
     @abstractmethod
     def login_start(self, *, otp: str = "", state: str = "") -> LoginStep:
@@ -183,6 +197,17 @@ class BrokerAdapter(ABC):
     def order_from_push(self, payload: Mapping[str, Any]) -> BrokerOrder:
         """An order update the broker pushed to us, once its signature is checked (BrokerAuthRejected if not)."""
         raise NotImplementedError
+
+    # --- pushes: what the broker sends unasked, as domain objects (brokers/pushes.py) ----------------
+
+    def push_from_wire(self, payload: Mapping[str, Any]) -> Push:
+        """A push the broker posted to BudhiTrade, signature checked (BrokerAuthRejected if it fails)."""
+        return OrderPush(update=self.order_from_push(payload))
+
+    async def pushes(self) -> AsyncIterator[Push]:
+        """Everything the broker streams for the account, as pushes, until its stream ends."""
+        async for progress in self.order_updates():
+            yield OrderPush(update=progress)
 
     # --- market data ---------------------------------------------------------------------------
 

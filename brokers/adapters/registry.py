@@ -8,6 +8,7 @@ from brokers.adapters.base import BrokerAdapter
 from brokers.adapters.kotak_neo.adapter import KotakNeoAdapter
 from brokers.adapters.paper.adapter import PaperAdapter
 from brokers.adapters.zerodha.adapter import ZerodhaAdapter
+from brokers.budgets import connection_call_wait
 from brokers.domain import Broker
 
 if TYPE_CHECKING:
@@ -29,9 +30,11 @@ def adapter_class(broker: str) -> type[BrokerAdapter]:
 
 def adapter_for(connection: BrokerConnection) -> BrokerAdapter:
     """The adapter for a stored connection, resumed from its session."""
-    return adapter_class(connection.broker)(
+    adapter = adapter_class(connection.broker)(
         credentials=connection.credentials,
         session=connection.session,
         options=connection.options,
         account_id=connection.account_id,
     )
+    adapter.call_wait = lambda: connection_call_wait(connection=connection)
+    return adapter

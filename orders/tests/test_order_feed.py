@@ -2,14 +2,20 @@
 
 import asyncio
 import json
+from decimal import Decimal
 
 import pytest
 import websockets
 from channels.db import database_sync_to_async
 
 from brokers.adapters.base import BrokerError
+from brokers.adapters.kotak_neo.adapter import KotakNeoAdapter
+from brokers.adapters.paper.adapter import PaperAdapter
+from brokers.adapters.registry import ADAPTERS
+from brokers.domain import Broker, OrderProgress, OrderStatus
 from brokers.models import BrokerConnection
 from budhitrade.embedded_redis import free_port
+from orders.management.commands import order_feed
 from orders.management.commands.order_feed import feed_account
 from orders.models import Order
 
@@ -86,14 +92,17 @@ async def test_an_update_for_an_order_we_do_not_know_changes_nothing(neo_order, 
     assert order.status == "OPEN" and order.filled_quantity == 0
 
 
-async def test_a_status_kotak_never_documented_stops_the_feed_loudly(neo_order, kotak_feed):
+async def test_a_status_kotak_never_documented_keeps_the_order_status_and_the_feed_goes_on(neo_order, kotak_feed):
     start, _ = kotak_feed
-    server = await start([frame("teleported", 10, "1")])
+    server = await start([frame("teleported", 4, "1499.00"), frame("complete", 10, "1499.40")])
 
-    with pytest.raises(BrokerError):
-        await asyncio.wait_for(feed_account(neo_order.connection), timeout=20)
+    await asyncio.wait_for(feed_account(neo_order.connection), timeout=20)
     server.close()
-    assert (await database_sync_to_async(Order.objects.get)(pk=neo_order.pk)).status == "OPEN"
+
+    order = await database_sync_to_async(Order.objects.get)(pk=neo_order.pk)
+    events = await database_sync_to_async(lambda: [(e.status, e.filled_quantity) for e in order.events.all()])()
+    assert events == [("OPEN", 4), ("COMPLETE", 10)]  # the unknown status moved the fill, not the status
+    assert order.status == "COMPLETE"
 
 
 async def test_an_unreachable_feed_is_a_broker_unavailable(neo_order, settings):
@@ -101,3 +110,48 @@ async def test_an_unreachable_feed_is_a_broker_unavailable(neo_order, settings):
     with pytest.raises(BrokerError) as raised:
         await asyncio.wait_for(feed_account(neo_order.connection), timeout=20)
     assert raised.value.status_code == 503
+
+
+class StreamingPaperAdapter(PaperAdapter):
+    """A paper account whose broker streams order updates: one update, then the stream ends."""
+
+    streams_order_updates = True
+
+    async def order_updates(self):
+        yield OrderProgress(broker_order_id=ORDER_NO, status=OrderStatus.COMPLETE, filled_quantity=10,
+                            pending_quantity=0, average_price=Decimal("1500.25"))
+
+
+async def test_the_feed_holds_the_accounts_whose_broker_streams_order_updates_whatever_its_name(
+        neo_order, monkeypatch):
+    monkeypatch.setitem(ADAPTERS, Broker.PAPER, StreamingPaperAdapter)
+    monkeypatch.setattr(KotakNeoAdapter, "streams_order_updates", False)
+    paper = await database_sync_to_async(BrokerConnection.objects.create)(
+        user=neo_order.connection.user, broker="paper", account_id="PA00000042", status="connected",
+        credentials={}, session={})
+    await database_sync_to_async(BrokerConnection.objects.create)(
+        user=neo_order.connection.user, broker="paper", account_id="PA00000043", status="expired",
+        credentials={}, session={})
+
+    assert [connection.pk for connection in await order_feed._feed_accounts()] == [paper.pk]
+
+
+async def test_a_streamed_update_comes_in_through_the_one_push_entry(neo_order, monkeypatch):
+    from orders import pushes
+
+    received = []
+
+    def push_receive(**kwargs):
+        received.append(kwargs)
+        return pushes.push_receive(**kwargs)
+
+    monkeypatch.setitem(ADAPTERS, Broker.KOTAK_NEO, StreamingPaperAdapter)
+    monkeypatch.setattr(order_feed, "push_receive", push_receive)
+
+    await asyncio.wait_for(feed_account(neo_order.connection), timeout=20)
+
+    [call] = received
+    assert (call["connection"].pk, call["source"], call["push"].update.status) == (
+        neo_order.connection.pk, "feed", "COMPLETE")
+    order = await database_sync_to_async(Order.objects.get)(pk=neo_order.pk)
+    assert (order.status, order.filled_quantity, order.average_price) == ("COMPLETE", 10, Decimal("1500.25"))

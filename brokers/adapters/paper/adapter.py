@@ -1,12 +1,16 @@
-"""The paper broker: a simulated exchange behind the same interface as the real ones."""
+"""The paper broker: the paper exchange (brokers/paper/) behind the same interface as the real brokers."""
 
 from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import replace
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 
 from brokers.adapters.base import BrokerAdapter, BrokerOrderRejected
 from brokers.domain import (
@@ -24,12 +28,15 @@ from brokers.domain import (
     LoginStep,
     OrderChange,
     OrderRequest,
-    OrderStatus,
     Position,
+    Quote,
+    QuoteInstrument,
+    QuoteKind,
     SegmentFunds,
 )
-from brokers.adapters.paper import engine, ledger
-from brokers.models import PaperAccount, PaperHolding, PaperInstrument, PaperOrder, PaperPosition, PaperTrade
+from brokers.paper import engine, ledger
+from brokers.paper.models import PaperAccount, PaperHolding, PaperInstrument, PaperOrder, PaperPosition, PaperTrade
+from brokers.paper.reports import fill_report, order_report
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -64,10 +71,14 @@ class PaperAdapter(BrokerAdapter):
     def logout(self) -> None:
         """Nothing to end: the paper exchange keeps the account for a later reconnect."""
 
-    def _account(self) -> PaperAccount:
+    @staticmethod
+    def _round_trip() -> None:
         # A paper broker call costs what a real round trip would, when PAPER_LATENCY_SECONDS asks for it.
         if settings.PAPER_LATENCY_SECONDS:
             time.sleep(settings.PAPER_LATENCY_SECONDS)
+
+    def _account(self) -> PaperAccount:
+        self._round_trip()
         return PaperAccount.objects.get(account_id=self.account_id)
 
     def holdings(self) -> list[Holding]:
@@ -84,6 +95,10 @@ class PaperAdapter(BrokerAdapter):
                 close_price=row.instrument.close_price,
                 pnl=((row.instrument.last_price - row.average_price) * row.quantity).quantize(CENT),
                 day_change=row.instrument.last_price - row.instrument.close_price,
+                sellable_quantity=row.quantity,
+                market_value=(row.instrument.last_price * row.quantity).quantize(CENT),
+                holding_cost=(row.average_price * row.quantity).quantize(CENT),
+                instrument_token=str(row.instrument.token),
             )
             for row in sorted(rows, key=lambda row: row.instrument.tradingsymbol)
         ]
@@ -112,6 +127,8 @@ class PaperAdapter(BrokerAdapter):
                 sell_price=figures.sell_price.quantize(CENT),
                 overnight_quantity=row.overnight_quantity,
                 instrument_token=str(row.instrument.token),
+                realised=figures.realised.quantize(CENT),
+                unrealised=figures.unrealised.quantize(CENT),
             ))
         return positions
 
@@ -177,8 +194,9 @@ class PaperAdapter(BrokerAdapter):
         return InstrumentSpec(known=True, lot_size=row.lot_size, tick_size=row.tick_size)
 
     def order_place(self, order: OrderRequest) -> str:
-        """Send the order to the paper exchange's book; a refused one stays there as REJECTED."""
-        self._account()
+        """Send the order to the paper exchange's book (which finds the account); a refused one stays there as
+        REJECTED."""
+        self._round_trip()
         instrument = PaperInstrument.objects.filter(exchange=order.exchange, tradingsymbol=order.tradingsymbol).first()
         if instrument is None or not instrument.active:
             raise BrokerOrderRejected(f"Unknown instrument {order.exchange}:{order.tradingsymbol}")
@@ -212,33 +230,56 @@ class PaperAdapter(BrokerAdapter):
     def orders(self) -> list[BrokerOrder]:
         """The paper book's orders for this account."""
         rows = PaperOrder.objects.filter(account=self._account()).select_related("instrument")
-        return [paper_order_to_domain(row) for row in rows]
+        return [order_report(row) for row in rows]
 
     def order_history(self, broker_order_id: str) -> list[BrokerOrder]:
         """The paper book keeps an order's latest state only."""
         row = PaperOrder.objects.filter(account=self._account(), order_id=broker_order_id).select_related("instrument").first()
-        return [paper_order_to_domain(row)] if row else []
+        return [order_report(row)] if row else []
 
     def trades(self) -> list[Fill]:
         """The paper book's fills for this account."""
         rows = PaperTrade.objects.filter(order__account=self._account()).select_related("order", "order__instrument")
-        return [paper_trade_to_domain(row) for row in rows]
+        return [fill_report(row) for row in rows]
+
+    # --- market data: the paper market's own state --------------------------------------------------
+
+    def quotes(self, instruments: Sequence[QuoteInstrument], kind: QuoteKind = QuoteKind.ALL) -> list[Quote]:
+        """The paper market's last price, the day's OHLC (close: the previous session's), volume, OI and the
+        engine's five levels of depth, for the instruments it lists, in their order (one it does not list is
+        left out). LTP asks for the last price alone, OHLC for it and the day's prices."""
+        self._round_trip()
+        wanted = Q(pk__in=[])
+        for instrument in instruments:
+            if instrument.token.isdigit():
+                wanted |= Q(exchange=instrument.exchange, token=int(instrument.token))
+            elif instrument.tradingsymbol:
+                wanted |= Q(exchange=instrument.exchange, tradingsymbol=instrument.tradingsymbol)
+        rows = list(PaperInstrument.objects.filter(wanted))
+        by_token = {(row.exchange, str(row.token)): row for row in rows}
+        by_symbol = {(row.exchange, row.tradingsymbol): row for row in rows}
+        now, clock = timezone.now(), engine.market_clock()
+        quotes = []
+        for instrument in instruments:
+            row = (by_token.get((instrument.exchange, instrument.token))
+                   or by_symbol.get((instrument.exchange, instrument.tradingsymbol)))
+            if row is not None:
+                quotes.append(_quote(instrument, row, kind=kind, received_at=now, clock=clock))
+        return quotes
 
 
-def paper_order_to_domain(row: PaperOrder) -> BrokerOrder:
-    return BrokerOrder(
-        broker_order_id=row.order_id, status=OrderStatus(row.status), tradingsymbol=row.instrument.tradingsymbol,
-        exchange=row.instrument.exchange, transaction_type=row.transaction_type, order_type=row.order_type,
-        product=row.product, quantity=row.quantity, filled_quantity=row.filled_quantity,
-        pending_quantity=row.pending_quantity, price=row.price, trigger_price=row.trigger_price,
-        average_price=row.average_price.quantize(CENT), status_message=row.status_message, tag=row.tag,
-        exchange_order_id=row.exchange_order_id, variety=row.variety, validity=row.validity,
-        order_timestamp=row.order_timestamp, exchange_timestamp=row.exchange_timestamp)
-
-
-def paper_trade_to_domain(row: PaperTrade) -> Fill:
-    order = row.order
-    return Fill(
-        trade_id=row.trade_id, broker_order_id=order.order_id, tradingsymbol=order.instrument.tradingsymbol,
-        exchange=order.instrument.exchange, transaction_type=order.transaction_type, product=order.product,
-        quantity=row.quantity, price=row.price, exchange_order_id=order.exchange_order_id, fill_timestamp=row.filled_at)
+def _quote(instrument: QuoteInstrument, row: PaperInstrument, *, kind: QuoteKind, received_at, clock) -> Quote:
+    last = Quote(instrument=instrument, received_at=received_at, last_price=row.last_price, exchange_timestamp=clock)
+    if kind == QuoteKind.LTP:
+        return last
+    day = {"open": row.open_price or None, "high": row.high_price or None, "low": row.low_price or None,
+           "close": row.close_price or None,
+           "change": (row.last_price - row.close_price).quantize(CENT) if row.close_price else None}
+    if kind == QuoteKind.OHLC:
+        return replace(last, **day)
+    bids, asks = engine.market_depth(row, now=clock)
+    traded = row.instrument_type != "INDEX"
+    return replace(last, **day, volume=row.volume if traded else None,
+                   oi=row.oi if row.is_derivative else None, bids=bids, asks=asks,
+                   buy_quantity=sum(level.quantity for level in bids) if bids else None,
+                   sell_quantity=sum(level.quantity for level in asks) if asks else None)

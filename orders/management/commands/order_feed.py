@@ -1,4 +1,4 @@
-"""Listen to every connected Kotak Neo account's order feed and apply each update as it arrives."""
+"""Hold the broker stream of every connected account whose broker streams order updates, and apply each push."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from channels.db import database_sync_to_async
 from django.core.management.base import BaseCommand
 
 from brokers.adapters.base import BrokerError
-from brokers.adapters.registry import adapter_for
-from brokers.domain import Broker, ConnectionStatus
+from brokers.adapters.registry import ADAPTERS, adapter_for
+from brokers.domain import ConnectionStatus
 from brokers.models import BrokerConnection
-from orders import services
+from brokers.pushes import PushSource
+from orders.pushes import push_receive
 
 logger = logging.getLogger("budhitrade.orders")
 RESCAN_SECONDS = 15
@@ -20,14 +21,19 @@ RETRY_SECONDS = 10
 
 
 async def feed_account(connection: BrokerConnection) -> None:
-    """Apply one account's order feed until the feed ends (the broker gave up, or the session ended)."""
-    async for progress in adapter_for(connection).order_updates():
-        await database_sync_to_async(services.order_progress_apply)(connection=connection, progress=progress)
+    """Apply one account's pushes until its stream ends (the broker gave up, or the session ended)."""
+    async for push in adapter_for(connection).pushes():
+        await database_sync_to_async(push_receive)(connection=connection, push=push, source=PushSource.FEED)
+
+
+def streaming_brokers() -> list[str]:
+    """The brokers whose adapters stream order updates."""
+    return [broker for broker, adapter in ADAPTERS.items() if adapter.streams_order_updates]
 
 
 @database_sync_to_async
 def _feed_accounts() -> list[BrokerConnection]:
-    return list(BrokerConnection.objects.filter(broker=Broker.KOTAK_NEO, status=ConnectionStatus.CONNECTED)
+    return list(BrokerConnection.objects.filter(broker__in=streaming_brokers(), status=ConnectionStatus.CONNECTED)
                 .exclude(account_id=""))
 
 
@@ -49,7 +55,12 @@ async def _keep_feeding(connection: BrokerConnection) -> None:
 async def run() -> None:
     feeds: dict[str, asyncio.Task] = {}
     while True:
-        for connection in await _feed_accounts():
+        try:
+            accounts = await _feed_accounts()
+        except Exception:  # the database is away: running feeds go on, and the next rescan looks again
+            logger.warning("order_feed_rescan_failed", exc_info=True)
+            accounts = []
+        for connection in accounts:
             key = str(connection.pk)
             if key not in feeds or feeds[key].done():
                 feeds[key] = asyncio.create_task(_keep_feeding(connection))
@@ -58,7 +69,7 @@ async def run() -> None:
 
 
 class Command(BaseCommand):
-    help = "Apply Kotak Neo order-feed updates for every connected account (reconnecting as needed)."
+    help = "Apply the order-feed updates of every connected account whose broker streams them (reconnecting as needed)."
 
     def handle(self, *args, **options):
         self.stdout.write("Order feed running.")

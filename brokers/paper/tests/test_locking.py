@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections, transaction
 
-from brokers.adapters.paper import engine
-from brokers.adapters.paper.catalogue import session_is_open
-from brokers.models import PaperAccount, PaperInstrument, PaperOrder
+from brokers.paper import engine
+from brokers.paper.catalogue import session_is_open
+from brokers.paper.models import PaperAccount, PaperInstrument, PaperOrder
 from brokers.tests.fixtures import PAPER_START_DAY, ist, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

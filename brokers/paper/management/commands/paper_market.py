@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django.utils import timezone
 
-from brokers.adapters.paper import market
+from brokers.paper import market
 
 logger = logging.getLogger("budhitrade.paper")
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from brokers.adapters.paper import catalogue, market
-from brokers.adapters.paper.pricing import black76, implied_vol
-from brokers.models import PaperInstrument, PaperMarket
+from brokers.options import black76, implied_vol
+from brokers.paper import catalogue, market
+from brokers.paper.models import PaperInstrument, PaperMarket
 from brokers.tests.fixtures import PAPER_START_DAY, ist
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,9 @@ larger than the book fills partly now and the rest on later steps. Limit
 orders fill when the price reaches them, stop orders (SL, SL-M) wait for their
 trigger. IOC orders cancel what they cannot fill at once; DAY orders still
 open at the close are cancelled; intraday (MIS) orders are cancelled at the
-15:20 square-off. Every change is announced with `order_changed` after its
-transaction commits, as a broker's postback would be.
+15:20 square-off. Every change is announced after its transaction commits, as
+a broker's postback would be: a broker-neutral push (brokers/pushes.py) of the
+order's new state and its new fills, in domain terms.
 """
 
 from __future__ import annotations
@@ -18,18 +19,18 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.dispatch import Signal
 
-from brokers.adapters.paper import ledger
-from brokers.adapters.paper.catalogue import session_is_open
-from brokers.models import PaperAccount, PaperInstrument, PaperMarket, PaperOrder, PaperTrade
+from brokers.domain import Broker, DepthLevel
+from brokers.paper import ledger
+from brokers.paper.catalogue import session_is_open
+from brokers.paper.models import PaperAccount, PaperInstrument, PaperMarket, PaperOrder, PaperTrade
+from brokers.paper.reports import fill_report, order_report
+from brokers.pushes import OrderPush, broker_pushed
 
 logger = logging.getLogger("budhitrade.paper")
 
 DEPTH_LEVELS = 5
 OPEN_STATES = ledger.OPEN_ORDER_STATES
-# Sent with sender=PaperOrder, order=<PaperOrder>, trades=[<PaperTrade>...] after each commit that changed an order.
-order_changed = Signal()
 
 
 class OrderRefused(ValueError):
@@ -38,6 +39,21 @@ class OrderRefused(ValueError):
 
 def _level_quantity(instrument: PaperInstrument) -> int:
     return instrument.lot_size * 20 if instrument.is_derivative else 500
+
+
+def _level_price(instrument: PaperInstrument, level: int, *, buying: bool) -> Decimal:
+    """Where the level-th slice of a buy (an ask) or a sell (a bid) fills: a tick further from the last price each."""
+    last, tick = instrument.last_price, instrument.tick_size
+    return last + level * tick if buying else max(last - level * tick, tick)
+
+
+def market_depth(instrument: PaperInstrument, *, now: datetime) -> tuple[tuple[DepthLevel, ...], tuple[DepthLevel, ...]]:
+    """(bids, asks): the levels the engine fills against now, best first; none for an index or out of session."""
+    if instrument.instrument_type == "INDEX" or not session_is_open(now):
+        return (), ()
+    quantity = _level_quantity(instrument)
+    return tuple(tuple(DepthLevel(price=_level_price(instrument, level, buying=buying), quantity=quantity)
+                       for level in range(DEPTH_LEVELS)) for buying in (False, True))
 
 
 def _new_id() -> str:
@@ -49,7 +65,9 @@ def market_clock() -> datetime:
 
 
 def _announce(order: PaperOrder, trades: list[PaperTrade]) -> None:
-    transaction.on_commit(lambda: order_changed.send(sender=PaperOrder, order=order, trades=trades))
+    push = OrderPush(update=order_report(order), fills=tuple(fill_report(trade) for trade in trades))
+    account_id = order.account.account_id
+    transaction.on_commit(lambda: broker_pushed.send(sender=Broker.PAPER, account_id=account_id, push=push))
 
 
 def _finish(order: PaperOrder, status: str, message: str, now: datetime) -> None:
@@ -73,7 +91,7 @@ def _match(order: PaperOrder, now: datetime) -> list[PaperTrade]:
     for level in range(DEPTH_LEVELS):
         if remaining <= 0:
             break
-        price = last + level * instrument.tick_size if buying else max(last - level * instrument.tick_size, instrument.tick_size)
+        price = _level_price(instrument, level, buying=buying)
         if cap is not None and ((price > cap) if buying else (price < cap)):
             break
         quantity = min(remaining, _level_quantity(instrument))

@@ -21,10 +21,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from brokers.adapters.paper import catalogue, engine, ledger
-from brokers.adapters.paper.catalogue import IST, RISK_FREE_RATE
-from brokers.adapters.paper.pricing import YEAR_SECONDS, black76, future_price, smile_vol
-from brokers.models import PaperInstrument, PaperMarket
+from brokers.options import black76, future_price, years_to_expiry
+from brokers.paper import catalogue, engine, ledger
+from brokers.paper.catalogue import IST, RISK_FREE_RATE, smile_vol
+from brokers.paper.models import PaperInstrument, PaperMarket
 
 logger = logging.getLogger("budhitrade.paper")
 
@@ -238,7 +238,7 @@ class _Book:
         for row in self.derivatives:
             index = INDEX_BY_SYMBOL[row.underlying]
             spot = spots[index.token]
-            years = max((catalogue.expiry_close(row.expiry) - moment).total_seconds(), 0) / YEAR_SECONDS
+            years = years_to_expiry(row.expiry, moment)
             future = future_price(spot, years, RISK_FREE_RATE)
             if row.instrument_type == "FUT":
                 price = future

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from brokers.adapters.paper import ledger, market
 from brokers.adapters.paper.adapter import PaperAdapter
 from brokers.domain import LimitsExchange, LimitsProduct, LimitsSegment
-from brokers.models import PaperAccount, PaperHolding, PaperInstrument, PaperPosition
+from brokers.paper import ledger, market
+from brokers.paper.models import PaperAccount, PaperHolding, PaperInstrument, PaperPosition
 from brokers.tests.fixtures import PAPER_START_DAY, ist
 
 pytestmark = pytest.mark.django_db

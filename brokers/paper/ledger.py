@@ -18,8 +18,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import DecimalField, F, Sum
 
-from brokers.adapters.paper.catalogue import INDICES
-from brokers.models import PaperAccount, PaperHolding, PaperInstrument, PaperOrder, PaperPosition
+from brokers.paper.catalogue import INDICES
+from brokers.paper.models import PaperAccount, PaperHolding, PaperInstrument, PaperOrder, PaperPosition
 
 logger = logging.getLogger("budhitrade.paper")
 

@@ -8,6 +8,7 @@ are derived from the tradingsymbol, so they are the same in every run.
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -17,6 +18,13 @@ from django.conf import settings
 
 from brokers import calendar
 from brokers.calendar import IST, MARKET_CLOSE, SESSION_MINUTES  # noqa: F401  (re-exported for the walk)
+from brokers.options import (  # noqa: F401  (NSE's expiry calendar, which the listing follows)
+    MIN_YEARS,
+    expiry_close,
+    is_monthly_expiry,
+    monthly_expiries,
+    weekly_expiry,
+)
 
 TICK = Decimal("0.05")
 
@@ -151,34 +159,6 @@ def previous_trading_day(day: date) -> date:
     return calendar.previous_trading_day(day, trading=is_trading_day)
 
 
-def expiry_close(day: date) -> datetime:
-    return datetime.combine(day, MARKET_CLOSE, IST)
-
-
-def _last_tuesday(year: int, month: int) -> date:
-    first_next = date(year + (month == 12), month % 12 + 1, 1)
-    day = first_next - timedelta(days=1)
-    while day.weekday() != 1:
-        day -= timedelta(days=1)
-    return day
-
-
-def monthly_expiries(on: date, count: int) -> list[date]:
-    """The next `count` monthly expiries (last Tuesday of the month, NSE's rule since Sep 2025)."""
-    expiries, year, month = [], on.year, on.month
-    while len(expiries) < count:
-        expiry = _last_tuesday(year, month)
-        if expiry >= on:
-            expiries.append(expiry)
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return expiries
-
-
-def weekly_expiry(on: date) -> date:
-    """The next Tuesday on or after `on`."""
-    return on + timedelta(days=(1 - on.weekday()) % 7)
-
-
 def option_expiries(on: date, *, weekly: bool) -> dict[date, bool]:
     """Option series open on `on` -> whether each is a weekly.
 
@@ -193,8 +173,11 @@ def option_expiries(on: date, *, weekly: bool) -> dict[date, bool]:
     return {nearest: not is_monthly_expiry(nearest), monthly: False}
 
 
-def is_monthly_expiry(day: date) -> bool:
-    return _last_tuesday(day.year, day.month) == day
+def smile_vol(*, atm_vol: float, future: float, strike: float, years: float) -> float:
+    """The listing's volatility smile, skewed in standardised moneyness: puts below the money carry more."""
+    moneyness = math.log(strike / future) / math.sqrt(max(years, MIN_YEARS))
+    moneyness = max(-3.0, min(3.0, moneyness))
+    return max(0.05, atm_vol - 0.05 * moneyness + 0.03 * moneyness * moneyness)
 
 
 def future_symbol(underlying: str, expiry: date) -> str:

@@ -4,7 +4,8 @@ from django.contrib import admin, messages
 
 from brokers import services
 from brokers.domain import ConnectionStatus
-from brokers.models import BrokerConnection, BrokerInstrument, InstrumentMaster, PaperAccount, PaperInstrument
+from brokers.models import BrokerConnection, BrokerInstrument, InstrumentMaster
+from brokers.paper.models import PaperAccount, PaperInstrument
 from budhitrade.admin import ReadOnlyAdminMixin
 from budhitrade.errors import ServiceError
 

@@ -18,8 +18,8 @@ def broker_from_query(request) -> str:
     return broker
 
 
-def connection_from_request(request) -> BrokerConnection:
-    """X-Account-ID, else ?broker= (or ?connection_id=), else the user's only account."""
+def connection_from_request(request, *, resolve=connection_resolve) -> BrokerConnection:
+    """X-Account-ID, else ?broker= (or ?connection_id=), else the user's only account; `resolve` picks it."""
     broker = broker_from_query(request)
     connection_id = request.query_params.get("connection_id", "").strip() or None
     if connection_id:
@@ -27,7 +27,7 @@ def connection_from_request(request) -> BrokerConnection:
             connection_id = uuid.UUID(connection_id)
         except ValueError as exc:
             raise InvalidInput("connection_id is not a valid id.") from exc
-    return connection_resolve(
+    return resolve(
         user=request.user,
         account_id=request.headers.get("X-Account-ID", "").strip(),
         broker=broker,

@@ -69,6 +69,29 @@ def connection_resolve(
     return found[0]
 
 
+def connection_status_get(
+    *, user, account_id: str = "", broker: str = "", connection_id=None
+) -> BrokerConnection:
+    """The connection whose status a request asks after: "the" account as connection_resolve finds it,
+    else, when the user (for ?broker=, on that broker) has only disconnected ones, the last disconnected.
+
+    A disconnected account is still the user's: its status is an answer ("disconnected"), not a 404.
+    Another user's account, or a user with no connection at all, is still not found.
+    """
+    try:
+        return connection_resolve(user=user, account_id=account_id, broker=broker, connection_id=connection_id)
+    except NotFound:
+        if account_id or connection_id:
+            raise
+    disconnected = connection_list(user=user).filter(status=ConnectionStatus.DISCONNECTED)
+    if broker:
+        disconnected = disconnected.filter(broker=broker)
+    last = disconnected.order_by("-updated_at").first()
+    if last is None:
+        raise NotFound("No such broker account.")
+    return last
+
+
 def instrument_master_current(*, broker: str, now: datetime | None = None) -> bool:
     """Whether the broker's stored instrument master is the one published for `now`."""
     listed_on = InstrumentMaster.objects.filter(broker=broker).values_list("listed_on", flat=True).first()
@@ -89,6 +112,6 @@ def instrument_spec_get(*, broker: str, exchange: str, tradingsymbol: str) -> In
            .values("lot_size", "tick_size", "instrument_type").first())
     if row is None:
         return InstrumentSpec(known=False) if exchange in CASH_EXCHANGES else None
-    if row["instrument_type"] == "INDEX":
-        return InstrumentSpec(known=False)
-    return InstrumentSpec(known=True, lot_size=row["lot_size"], tick_size=row["tick_size"])
+    # an index is listed (quotable, streamable) but never ordered
+    orderable = row["instrument_type"] != "INDEX"
+    return InstrumentSpec(known=True, lot_size=row["lot_size"], tick_size=row["tick_size"], orderable=orderable)

@@ -12,15 +12,15 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from brokers.adapters.base import BrokerError, BrokerSessionExpired, BrokerUnavailable
+from brokers.adapters.base import BrokerError, BrokerSessionExpired
 from brokers.adapters.registry import adapter_class, adapter_for
+from brokers.budgets import connection_call_wait  # noqa: F401  (the budget every broker call takes from)
 from brokers.consumers import connections_group
 from brokers.domain import ConnectionStatus, LoginStep
 from brokers.models import BrokerConnection
 from brokers.selectors import PENDING
 from budhitrade.errors import Conflict, InvalidInput, NotFound
 from budhitrade.publish import group_push
-from budhitrade.throttle import ThrottleTimeout, throttle_wait
 
 logger = logging.getLogger("budhitrade.brokers")
 LOGIN_STATE_SALT = "brokers.login-state"
@@ -185,7 +185,12 @@ def connection_complete_redirect(*, state: str, request_token: str, status: str)
 
 
 def connection_disconnect(*, connection: BrokerConnection) -> BrokerConnection:
-    """Log out at the broker where it can, and wipe the stored session whatever it answers."""
+    """Log out at the broker where it can, and wipe the stored session whatever it answers.
+
+    Disconnecting a disconnected connection changes nothing and asks the broker nothing.
+    """
+    if connection.status == ConnectionStatus.DISCONNECTED:
+        return connection
     last_error = ""
     try:
         adapter_for(connection).logout()
@@ -224,19 +229,3 @@ def connection_expire_due(*, now: datetime | None = None) -> int:
         connection_expire(connection=connection, reason="The broker session reached the end of its validity.")
         count += 1
     return count
-
-
-def connection_call_wait(*, connection: BrokerConnection) -> float:
-    """Wait for the broker's API budget for this account (BROKER_API_RATE_LIMITS), shared by every process.
-
-    Kite and Kotak count requests per API key, and each BudhiTrade account
-    brings its own key, so the budget is per account. Returns seconds waited.
-    """
-    limit = settings.BROKER_API_RATE_LIMITS.get(connection.broker)
-    if not limit:
-        return 0.0
-    calls, seconds = limit
-    try:
-        return throttle_wait(key=f"broker-api:{connection.broker}:{connection.pk}", limit=calls, window_seconds=seconds)
-    except ThrottleTimeout as error:
-        raise BrokerUnavailable("The broker's API rate limit for this account is used up; try again shortly.") from error

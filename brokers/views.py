@@ -147,11 +147,12 @@ class ZerodhaCallbackView(APIView):
 
 
 class BrokerStatusView(APIView):
-    """The connection status of "the" account (000's shape)."""
+    """The connection status of "the" account (000's shape), a disconnected one included."""
 
     @extend_schema(parameters=ACCOUNT_PARAMETERS, responses={200: BrokerStatusOutputSerializer})
     def get(self, request):
-        connection = connection_from_request(request)
+        # A disconnected account answers its status ("disconnected"), not a 404.
+        connection = connection_from_request(request, resolve=selectors.connection_status_get)
         return Response(
             BrokerStatusOutputSerializer(connection).data | {"is_connected": connection.is_connected}
         )
@@ -162,7 +163,9 @@ class BrokerDisconnectView(APIView):
 
     @extend_schema(parameters=ACCOUNT_PARAMETERS, request=None, responses={200: MessageOutputSerializer})
     def post(self, request):
-        services.connection_disconnect(connection=connection_from_request(request))
+        # Disconnecting the account again (its status says "disconnected") is the same success.
+        services.connection_disconnect(
+            connection=connection_from_request(request, resolve=selectors.connection_status_get))
         return Response({"message": "Broker disconnected successfully"})
 
 

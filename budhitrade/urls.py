@@ -5,6 +5,9 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from budhitrade import views
 
+admin.site.site_header = "BudhiTrade administration"
+admin.site.site_title = "BudhiTrade administration"
+
 handler400 = "budhitrade.exceptions.handler400"
 handler403 = "budhitrade.exceptions.handler403"
 handler404 = "budhitrade.exceptions.handler404"

@@ -82,12 +82,17 @@ def test_sync_now_action_fills_read_only_portfolio_pages(staff_client, user):
 
 
 def test_paper_market_and_snapshots_are_listed_read_only(staff_client, paper_market):
-    instruments = staff_client.get("/admin/brokers/paperinstrument/?instrument_type__exact=FUT")
+    from django.urls import reverse
+
+    from brokers.paper.models import PaperInstrument
+
+    listing = reverse(f"admin:{PaperInstrument._meta.app_label}_paperinstrument_changelist")
+    instruments = staff_client.get(f"{listing}?instrument_type__exact=FUT")
     snapshots = staff_client.get("/admin/portfolio/dailysnapshot/")
 
     assert instruments.status_code == 200 and "NIFTY26NOVFUT" in instruments.content.decode()
     assert snapshots.status_code == 200
-    assert staff_client.get("/admin/brokers/paperinstrument/add/").status_code == 403
+    assert staff_client.get(f"{listing}add/").status_code == 403
 
 
 def test_instrument_masters_are_listed_read_only(staff_client):
@@ -107,3 +112,20 @@ def test_instrument_masters_are_listed_read_only(staff_client):
     assert listed.status_code == 200 and "NIFTY26DECFUT" in listed.content.decode()
     assert staff_client.get("/admin/brokers/instrumentmaster/").status_code == 200
     assert staff_client.get("/admin/brokers/brokerinstrument/add/").status_code == 403
+
+
+def test_admin_is_titled_budhitrade(staff_client, client):
+    index = staff_client.get("/admin/").content.decode()
+    client.logout()
+    login = client.get("/admin/login/").content.decode()
+
+    for html in (index, login):
+        assert "BudhiTrade administration" in html
+        assert "Django administration" not in html and "Django site admin" not in html
+
+
+def test_admin_index_lists_funds_order_events_and_fills(staff_client):
+    html = staff_client.get("/admin/").content.decode()
+
+    assert ">Funds<" in html and "Fundss" not in html
+    assert "/admin/orders/orderevent/" in html and "/admin/orders/trade/" in html

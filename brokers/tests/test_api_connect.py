@@ -11,7 +11,8 @@ import requests
 from django.db import connection as db
 from django.urls import reverse
 
-from brokers.models import BrokerConnection, PaperAccount
+from brokers.models import BrokerConnection
+from brokers.paper.models import PaperAccount
 from brokers.services import login_state_sign
 from brokers.tests.fixtures import NEO_LOGIN_HOST
 
@@ -306,6 +307,96 @@ def test_second_paper_account_status_and_disconnect(user_api):
     assert user_api.get("/broker/status").json()["account_id"] == first["account_id"]
 
 
+# --- Status after a disconnect (000: is_connected false, status "disconnected") ------------
+
+def connect_kotak(user_api, neo_wire) -> dict:
+    neo_wire.reply("POST", LOGIN, "login_totp_success.json")
+    neo_wire.reply("POST", VALIDATE, "login_validate_success.json")
+    user_api.post("/broker/connect/initiate", KOTAK_BODY, format="json")
+    return user_api.post("/broker/connect/verify", {"mpin": "654321"}, format="json").json()
+
+
+def assert_disconnected(response, broker: str, account_id: str):
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["is_connected"] is False
+    assert body["status"] == "disconnected"
+    assert body["broker_name"] == broker and body["account_id"] == account_id
+    assert body["last_connected_at"]
+    return body
+
+
+def test_status_after_disconnecting_the_only_kotak_connection_says_disconnected(user_api, neo_wire):
+    connected = connect_kotak(user_api, neo_wire)
+    assert user_api.post("/broker/disconnect").status_code == 200
+
+    plain = assert_disconnected(user_api.get("/broker/status"), "kotak_neo", connected["account_id"])
+    assert plain["mobile_number"] == "3210"
+    assert_disconnected(user_api.get("/broker/status", {"broker": "kotak_neo"}), "kotak_neo", "AB123")
+    assert_disconnected(user_api.get("/broker/status", HTTP_X_ACCOUNT_ID="AB123"), "kotak_neo", "AB123")
+    assert_disconnected(user_api.get("/broker/status", HTTP_X_ACCOUNT_ID="ab123"), "kotak_neo", "AB123")
+
+
+def test_status_after_disconnect_stays_404_for_another_user_and_for_other_brokers(user_api, other_api, neo_wire):
+    connect_kotak(user_api, neo_wire)
+    user_api.post("/broker/disconnect")
+
+    assert_error_shape(other_api.get("/broker/status"), 404)
+    assert_error_shape(other_api.get("/broker/status", HTTP_X_ACCOUNT_ID="AB123"), 404)
+    assert_error_shape(other_api.get("/broker/status", {"broker": "kotak_neo"}), 404)
+    assert_error_shape(user_api.get("/broker/status", {"broker": "zerodha"}), 404)
+
+
+def test_status_prefers_a_live_connection_and_names_a_disconnected_one_by_broker(user_api, neo_wire):
+    connect_kotak(user_api, neo_wire)
+    user_api.post("/broker/disconnect")
+    paper = user_api.post("/broker/connect/initiate", {"broker": "paper"}, format="json").json()
+
+    live = user_api.get("/broker/status").json()
+    assert live["is_connected"] is True and live["account_id"] == paper["account_id"]
+    assert_disconnected(user_api.get("/broker/status", {"broker": "kotak_neo"}), "kotak_neo", "AB123")
+
+
+def test_status_with_every_connection_disconnected_is_the_last_one_disconnected(user_api):
+    first = user_api.post("/broker/connect/initiate", {"broker": "paper"}, format="json").json()
+    second = user_api.post("/broker/connect/initiate", {"broker": "paper"}, format="json").json()
+    user_api.post("/broker/disconnect", HTTP_X_ACCOUNT_ID=second["account_id"])
+    user_api.post("/broker/disconnect", HTTP_X_ACCOUNT_ID=first["account_id"])
+
+    assert_disconnected(user_api.get("/broker/status"), "paper", first["account_id"])
+    assert_disconnected(user_api.get("/broker/status", HTTP_X_ACCOUNT_ID=second["account_id"]), "paper",
+                        second["account_id"])
+
+
+def test_status_of_a_user_who_never_connected_is_404(user_api):
+    assert_error_shape(user_api.get("/broker/status"), 404)
+
+
+def test_disconnecting_again_changes_nothing(user_api, neo_wire):
+    connect_kotak(user_api, neo_wire)
+    user_api.post("/broker/disconnect")
+    before = BrokerConnection.objects.get()
+
+    again = user_api.post("/broker/disconnect", HTTP_X_ACCOUNT_ID="AB123")
+    plain = user_api.post("/broker/disconnect")
+
+    assert again.json() == plain.json() == {"message": "Broker disconnected successfully"}
+    after = BrokerConnection.objects.get()
+    assert after.status == "disconnected" and after.last_error == ""
+    assert after.updated_at == before.updated_at
+
+
+def test_reconnecting_after_disconnect_shows_connected_again(user_api, neo_wire):
+    connect_kotak(user_api, neo_wire)
+    user_api.post("/broker/disconnect")
+
+    connect_kotak(user_api, neo_wire)
+
+    status = user_api.get("/broker/status").json()
+    assert status["is_connected"] is True and status["status"] == "connected" and status["account_id"] == "AB123"
+    assert BrokerConnection.objects.count() == 1
+
+
 # --- Ownership and bad input -------------------------------------------------
 
 def test_another_users_connection_is_404_everywhere(user_api, other_api):
@@ -362,9 +453,10 @@ def test_non_json_and_oversized_bodies_are_4xx_and_create_nothing(user_api, sett
     assert_error_shape(not_json, 415)
     broken = user_api.post("/broker/connect/initiate", '{"broker": "paper"', content_type="application/json")
     assert_error_shape(broken, 400)
-    settings.MAX_REQUEST_BODY_BYTES = 1024
+    # The shipped limits: the product's own, and Django's never above it.
+    assert settings.MAX_REQUEST_BODY_BYTES == 256 * 1024 >= settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     huge = user_api.post(
-        "/broker/connect/initiate", {"broker": "paper", "pad": "x" * 2000}, format="json"
+        "/broker/connect/initiate", {"broker": "paper", "pad": "x" * settings.MAX_REQUEST_BODY_BYTES}, format="json"
     )
     assert_error_shape(huge, 413)
     assert not BrokerConnection.objects.exists()

@@ -43,3 +43,38 @@ class Conflict(ServiceError):
     """The thing is not in a state that allows the request."""
 
     status_code = 409
+
+
+class ServiceUnavailable(ServiceError):
+    """A service BudhiTrade depends on (its database, Redis) cannot be reached; retrying later will do."""
+
+    status_code = 503
+    default_detail = "BudhiTrade is briefly unavailable; try again shortly."
+    retry_after_seconds = 5
+
+
+def _outage_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """(database outage errors, Redis outage errors), imported late so this module stays import-light."""
+    import kombu.exceptions
+    import psycopg_pool
+    import redis.exceptions
+    from django.db import utils
+
+    database = (utils.OperationalError, utils.InterfaceError, psycopg_pool.PoolTimeout)
+    # kombu's OperationalError is a task that could not be queued: its broker is Redis.
+    cache = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, kombu.exceptions.OperationalError)
+    return database, cache
+
+
+def outage_of(error: BaseException) -> ServiceUnavailable | None:
+    """The 503 for an error that is (or was caused by) the database or Redis being unreachable, else None."""
+    database, cache = _outage_types()
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, database):
+            return ServiceUnavailable("The database is unavailable; try again shortly.")
+        if isinstance(error, cache):
+            return ServiceUnavailable("Redis is unavailable; try again shortly.")
+        error = error.__cause__ or error.__context__
+    return None

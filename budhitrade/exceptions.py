@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import sys
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from budhitrade.errors import ServiceError
+from budhitrade.errors import ServiceError, ServiceUnavailable, outage_of
+from budhitrade.parsers import PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +46,24 @@ def _order_of(exc) -> dict:
     return {"order_id": order.order_id, "order_status": order.status} if order is not None else {}
 
 
+def _retry_after(exc) -> dict:
+    return {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, ServiceUnavailable) else {}
+
+
 def api_exception_handler(exc, context):
     """DRF exception handler giving the contract's error shape."""
     if isinstance(exc, ServiceError):
         return Response({**error_body(exc.detail, exc.status_code, exc.errors), **exc.extra_body(),
-                         **_order_of(exc)}, status=exc.status_code)
-    if isinstance(exc, Http404):
+                         **_order_of(exc)}, status=exc.status_code, headers=_retry_after(exc))
+    outage = outage_of(exc)
+    if outage is not None:
+        # The database or Redis is down: a retry later will do, so 503 (never a 500), naming a saved order.
+        logger.warning("dependency_unavailable", extra={"detail": outage.detail, "error": type(exc).__name__})
+        return Response({**error_body(outage.detail, 503), **_order_of(exc)}, status=503, headers=_retry_after(outage))
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own bound on a body that declared no length (or understated it).
+        exc = PayloadTooLarge(settings.MAX_REQUEST_BODY_BYTES)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -80,6 +95,8 @@ def _json_error(detail: str, status_code: int) -> JsonResponse:
 
 
 def handler400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return _json_error(f"Request body is larger than {settings.MAX_REQUEST_BODY_BYTES} bytes.", 413)
     return _json_error("Bad request.", 400)
 
 
@@ -92,4 +109,11 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # Django calls this while handling the error, so the error itself is at hand: an outage of the
+    # database or Redis outside the API's views (admin, a middleware) is a 503 too.
+    outage = outage_of(sys.exc_info()[1])
+    if outage is not None:
+        response = _json_error(outage.detail, 503)
+        response["Retry-After"] = str(outage.retry_after_seconds)
+        return response
     return _json_error("Internal server error.", 500)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 
 SECRET_FIELD_NAMES = frozenset(
     {
@@ -74,3 +75,33 @@ class SecretMaskingFilter(logging.Filter):
             context.append(f"{key}={masked}")
         record.context = " ".join(context)
         return True
+
+
+class OutageLog:
+    """Logs a failing dependency once per outage (with its traceback), then once more when it works again.
+
+    A Redis outage fails every request's rate-limit count and every push; a
+    line for each would bury everything else in the log.
+    """
+
+    def __init__(self, logger: logging.Logger, event: str) -> None:
+        self.logger, self.event = logger, event
+        self._failures = 0
+        self._lock = threading.Lock()
+
+    def failed(self, **extra) -> None:
+        """Call from an `except` block: the first failure of an outage is logged whole, the rest counted."""
+        with self._lock:
+            self._failures += 1
+            first = self._failures == 1
+        if first:
+            self.logger.warning(self.event, extra=extra, exc_info=True)
+
+    def succeeded(self) -> None:
+        """Call after a success: ends an outage, logging how many failures it had."""
+        if not self._failures:
+            return
+        with self._lock:
+            failures, self._failures = self._failures, 0
+        if failures:
+            self.logger.info(f"{self.event}_recovered", extra={"failures": failures})

@@ -1,4 +1,4 @@
-"""Rate limits for every HTTP response, counted in the shared cache."""
+"""HTTP edges every request passes: rate limits (counted in the shared cache) and the body size bound."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from budhitrade.exceptions import error_body
+from budhitrade.logging import OutageLog
 from budhitrade.throttle import window_count
 
 logger = logging.getLogger(__name__)
@@ -31,13 +32,18 @@ def _client_identity(request) -> tuple[str, int]:
     return f"ip:{request.META.get('REMOTE_ADDR', 'unknown')}", settings.RATE_LIMIT_ANON_PER_MINUTE
 
 
+_cache_outage = OutageLog(logger, "rate_limit_cache_unavailable")
+
+
 def _count(identity: str, window_start: int) -> int | None:
     try:
-        return window_count(f"ratelimit:{identity}:{window_start}", ttl_seconds=WINDOW_SECONDS + 5)
+        count = window_count(f"ratelimit:{identity}:{window_start}", ttl_seconds=WINDOW_SECONDS + 5)
     except Exception:
-        # A cache outage must not take the API down with it: fail open, loudly.
-        logger.warning("rate_limit_cache_unavailable", exc_info=True)
+        # A cache outage must not take the API down with it: fail open, logged once per outage.
+        _cache_outage.failed()
         return None
+    _cache_outage.succeeded()
+    return count
 
 
 class RateLimitMiddleware:
@@ -68,3 +74,25 @@ class RateLimitMiddleware:
         for name, value in headers.items():
             response[name] = value
         return response
+
+
+class BodySizeLimitMiddleware:
+    """Refuses a body declared larger than MAX_REQUEST_BODY_BYTES with a 413, before anything reads it.
+
+    It runs ahead of every reader of the body (forms, CSRF, DRF's parsers), whatever the content type;
+    a body that declares no length (chunked) is bounded where Django reads it
+    (DATA_UPLOAD_MAX_MEMORY_SIZE, never above ours) and answered 413 there too.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if declared:
+            if not declared.strip().isdigit():
+                return JsonResponse(error_body("Content-Length is not a number of bytes.", 400), status=400)
+            limit = settings.MAX_REQUEST_BODY_BYTES
+            if int(declared) > limit:
+                return JsonResponse(error_body(f"Request body is larger than {limit} bytes.", 413), status=413)
+        return self.get_response(request)

@@ -15,7 +15,12 @@ import threading
 
 from channels.layers import get_channel_layer
 
+from budhitrade.logging import OutageLog
+
 logger = logging.getLogger("budhitrade.publish")
+
+
+_push_outage = OutageLog(logger, "channel_push_failed")
 
 
 class _Publisher:
@@ -52,7 +57,9 @@ class _Publisher:
             try:
                 await layer.group_send(group, message)
             except Exception:
-                logger.warning("channel_push_failed", extra={"group": group}, exc_info=True)
+                _push_outage.failed(group=group)
+            else:
+                _push_outage.succeeded()
             if done is not None:
                 done.set()
 

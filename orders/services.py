@@ -22,7 +22,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from brokers.adapters.base import (
-    BrokerAuthRejected,
     BrokerError,
     BrokerOrderRejected,
     BrokerSessionExpired,
@@ -42,7 +41,7 @@ from brokers.domain import (
 )
 from brokers.models import BrokerConnection
 from brokers.services import connection_call_wait, connection_expire
-from budhitrade.errors import Conflict, Forbidden, InvalidInput, ServiceError
+from budhitrade.errors import Conflict, InvalidInput, ServiceError
 from budhitrade.publish import group_push, publisher
 from budhitrade.throttle import ThrottleTimeout, throttle_wait
 from orders.models import Order, OrderEvent, Trade
@@ -137,13 +136,17 @@ def _instrument_spec(connection: BrokerConnection, exchange: str, tradingsymbol:
 
 
 def order_validate(*, connection: BrokerConnection, request: OrderRequest) -> None:
-    """Checks the broker would make anyway, where BudhiTrade knows the instrument: lot size and tick size."""
+    """Checks the broker would make anyway, where BudhiTrade knows the instrument: listed, orderable (not an
+    index), lot size and tick size."""
     spec = _instrument_spec(connection, request.exchange, request.tradingsymbol)
     if spec is None:
         return
     if not spec.known:
         raise InvalidInput(f"Unknown instrument {request.exchange}:{request.tradingsymbol}.",
                            errors={"tradingsymbol": ["Unknown instrument."]})
+    if not spec.orderable:
+        raise InvalidInput(f"{request.exchange}:{request.tradingsymbol} is an index: it can be quoted, not ordered.",
+                           errors={"tradingsymbol": [f"{request.exchange}:{request.tradingsymbol} cannot be ordered."]})
     errors = {}
     if spec.lot_size > 1 and request.quantity % spec.lot_size:
         errors["quantity"] = [f"Must be a multiple of the lot size {spec.lot_size}."]
@@ -160,7 +163,8 @@ def _fail(order: Order, status: OrderStatus, message: str, source: str = "broker
     got there first, and it knows better); False then, with the order refreshed."""
     moved = not Order.objects.filter(pk=order.pk, status=order.status).update(
         status=status, status_message=message,
-        pending_quantity=0 if status in FINAL_ORDER_STATUSES else order.quantity)
+        pending_quantity=0 if status in FINAL_ORDER_STATUSES else order.quantity,
+        cancelled_quantity=F("quantity") - F("filled_quantity") if status == OrderStatus.CANCELLED else 0)
     order.refresh_from_db()
     if not moved:
         _event(order, source=source, message=message)
@@ -244,33 +248,52 @@ def order_place(*, connection: BrokerConnection, request: OrderRequest, idempote
     return order
 
 
+def _known_status(reported: str, current: str) -> str:
+    """The broker's status where BudhiTrade knows it; else the order keeps its own (the adapter logged the
+    unknown value when it read it)."""
+    return reported if reported in OrderStatus.values else current
+
+
 @transaction.atomic
 def order_apply(*, order: Order, state: BrokerOrder, fills: list[Fill], source: str) -> bool:
-    """Bring the stored order up to the broker's state and record new fills; True when anything changed."""
+    """Bring the stored order up to the broker's state and record new fills; True when anything changed.
+
+    Quantities are the broker's: pending as it says, and a cancelled order
+    keeps the amount cancelled. A status BudhiTrade does not know keeps the
+    order's own, while the rest of the broker's state is recorded.
+    """
     order = Order.objects.select_for_update().get(pk=order.pk)
     new_fills = [fill for fill in fills if not order.trades.filter(trade_id=fill.trade_id).exists()]
     Trade.objects.bulk_create(
         Trade(order=order, trade_id=fill.trade_id, quantity=fill.quantity, price=fill.price,
-              exchange_order_id=fill.exchange_order_id, fill_timestamp=fill.fill_timestamp)
+              exchange_order_id=fill.exchange_order_id, fill_timestamp=fill.fill_timestamp,
+              exchange_timestamp=fill.exchange_timestamp)
         for fill in new_fills)
     if new_fills:
         from orders.tasks import position_refresh_task
 
         transaction.on_commit(lambda: position_refresh_task.delay(str(order.connection_id), order.tradingsymbol))
     before = (order.status, order.filled_quantity, order.status_message)
-    if ((order.status in FINAL_ORDER_STATUSES and state.status not in FINAL_ORDER_STATUSES)
+    status = _known_status(state.status, order.status)
+    if ((order.status in FINAL_ORDER_STATUSES and (status not in FINAL_ORDER_STATUSES or status != state.status))
             or state.filled_quantity < order.filled_quantity):
-        return bool(new_fills)  # a late, older snapshot never reopens a finished order nor takes back a fill
-    order.status = state.status
+        # A late, older snapshot never reopens a finished order nor takes back a fill; a status BudhiTrade does
+        # not know yet leaves a finished order as it is.
+        return bool(new_fills)
+    order.status = status
     order.broker_order_id = order.broker_order_id or state.broker_order_id
     order.exchange_order_id = state.exchange_order_id or order.exchange_order_id
     order.filled_quantity = state.filled_quantity
     order.pending_quantity = state.pending_quantity
+    order.cancelled_quantity = state.cancelled_quantity
     order.average_price = state.average_price
     order.status_message = state.status_message
     order.quantity, order.price, order.trigger_price = state.quantity, state.price or order.price, state.trigger_price or order.trigger_price
     order.order_type = state.order_type
+    order.disclosed_quantity = state.disclosed_quantity or order.disclosed_quantity
+    order.validity_ttl = state.validity_ttl if state.validity_ttl is not None else order.validity_ttl
     order.exchange_timestamp = state.exchange_timestamp or order.exchange_timestamp
+    order.exchange_update_timestamp = state.exchange_update_timestamp or order.exchange_update_timestamp
     changed = (order.status, order.filled_quantity, order.status_message) != before
     order.save()
     if changed:
@@ -291,7 +314,7 @@ def position_refresh(*, connection: BrokerConnection, tradingsymbol: str) -> Non
     for position in Position.objects.filter(connection=connection, tradingsymbol=tradingsymbol):
         publisher.send(orders_group(connection.pk), {"type": "order.event", "payload": {
             "type": "position_update", "account_id": connection.account_id, "tradingsymbol": tradingsymbol,
-            "product": position.product, "quantity": position.quantity, "pnl": float(position.pnl),
+            "product": position.product, "quantity": position.quantity, "pnl": None if position.pnl is None else float(position.pnl),
             "timestamp": timezone.now().isoformat()}}, wait=True)
 
 
@@ -365,8 +388,11 @@ def order_cancel(*, order: Order) -> Order:
     return order_refresh(order=order)
 
 
-def order_progress_apply(*, connection: BrokerConnection, progress: OrderProgress) -> bool:
-    """A broker's order-feed update: status, fills and average price move; new fills are fetched by a reconcile."""
+def order_progress_apply(*, connection: BrokerConnection, progress: OrderProgress, source: str = "feed") -> bool:
+    """A broker's pushed progress update (its order feed): status, fills and average price move; new fills are fetched by a reconcile.
+
+    A status BudhiTrade does not know keeps the order's own; the quantities are recorded.
+    """
     from orders.tasks import order_reconcile_task
 
     with transaction.atomic():
@@ -379,52 +405,20 @@ def order_progress_apply(*, connection: BrokerConnection, progress: OrderProgres
             return False
         filled_more = progress.filled_quantity > order.filled_quantity
         before = (order.status, order.filled_quantity, order.status_message)
-        order.status = progress.status
+        order.status = _known_status(progress.status, order.status)
         order.filled_quantity = progress.filled_quantity
         order.pending_quantity = progress.pending_quantity
+        order.cancelled_quantity = max(progress.cancelled_quantity, order.cancelled_quantity)
         order.average_price = progress.average_price or order.average_price
         order.exchange_order_id = progress.exchange_order_id or order.exchange_order_id
         order.status_message = progress.status_message or order.status_message
         order.save()
         if (order.status, order.filled_quantity, order.status_message) == before:
             return False
-        _event(order, source="feed")
+        _event(order, source=source)
         if filled_more:
             transaction.on_commit(lambda: order_reconcile_task.delay(str(connection.pk)))
     return True
-
-
-def order_push_apply(*, broker: str, account_id: str, payload: dict) -> Order | None:
-    """A broker's pushed order update (Kite's postback): checked against each matching account's secret, applied.
-
-    Raises Forbidden when no account's secret signs it; the order's fills
-    come from the trade book by a reconcile queued after the update.
-    """
-    from orders.tasks import order_reconcile_task
-
-    candidates = (BrokerConnection.objects.filter(broker=broker, account_id__iexact=account_id)
-                  .exclude(account_id="").order_by("pk"))
-    signed = False
-    for connection in candidates:  # the same broker account may be connected by more than one user
-        try:
-            state = adapter_for(connection).order_from_push(payload)
-        except BrokerAuthRejected:
-            continue
-        signed = True
-        order = (Order.objects.filter(connection=connection, broker_order_id=state.broker_order_id).first()
-                 or (Order.objects.filter(connection=connection, broker_tag=state.tag).first() if state.tag else None))
-        if order is None:
-            continue
-        order_apply(order=order, state=state, fills=[], source="postback")
-        transaction.on_commit(lambda pk=str(connection.pk): order_reconcile_task.delay(pk))
-        logger.info("order_postback_received", extra={"account_id": connection.account_id,
-                                                      "broker_order_id": state.broker_order_id})
-        return order
-    if signed:  # an order placed elsewhere than BudhiTrade: nothing to update
-        logger.info("order_postback_received", extra={"account_id": account_id})
-        return None
-    logger.warning("order_postback_refused", extra={"broker": broker, "account_id": account_id})
-    raise Forbidden("The postback's checksum does not match any connected account.")
 
 
 def orders_to_reconcile():

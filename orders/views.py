@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -14,10 +16,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from brokers.domain import OrderChange, OrderRequest, OrderStatus
-from budhitrade.errors import Conflict, InvalidInput, NotFound, ServiceError
+from brokers.domain import Broker, OrderChange, OrderRequest, OrderStatus
+from budhitrade.errors import Conflict, InvalidInput, NotFound, ServiceError, outage_of
 from budhitrade.exceptions import api_exception_handler
-from orders import selectors, services
+from orders import pushes, selectors, services
 from orders.models import IdempotencyRecord, Order
 from portfolio.views import account_from_path
 
@@ -97,6 +99,9 @@ class OrderOutputSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
     pending_quantity = serializers.IntegerField()
     filled_quantity = serializers.IntegerField()
+    cancelled_quantity = serializers.IntegerField()
+    disclosed_quantity = serializers.IntegerField()
+    validity_ttl = serializers.IntegerField(allow_null=True, help_text="Minutes, for a TTL validity.")
     price = serializers.FloatField(allow_null=True)
     trigger_price = serializers.FloatField(allow_null=True)
     average_price = serializers.FloatField()
@@ -105,6 +110,7 @@ class OrderOutputSerializer(serializers.Serializer):
     tag = serializers.CharField()
     order_timestamp = serializers.DateTimeField(allow_null=True)
     exchange_timestamp = serializers.DateTimeField(allow_null=True)
+    exchange_update_timestamp = serializers.DateTimeField(allow_null=True)
 
 
 def _order_body(order: Order) -> dict:
@@ -146,13 +152,38 @@ def _idempotent(request, handler):
         if record.request_hash != digest:
             raise Conflict("This Idempotency-Key was used with another request body.")
         if record.response_status is None:
-            raise Conflict("A request with this Idempotency-Key is still being processed.")
+            if record.created_at > timezone.now() - IDEMPOTENCY_STALE:
+                raise Conflict("A request with this Idempotency-Key is still being processed.")
+            return _recover(request, record, handler)
         return _replay(request, record)
+    return _answer(request, record, handler)
+
+
+# A request still unanswered after this is gone (its process lost the database mid-request): longer than any
+# order request lasts (a batch of 20, each waiting out BROKER_TIMEOUT_SECONDS).
+IDEMPOTENCY_STALE = timedelta(seconds=21 * settings.BROKER_TIMEOUT_SECONDS)
+
+
+def _answer(request, record: IdempotencyRecord, handler):
+    """Run the request and keep its answer under the key."""
     try:
         response = handler(record)
     except ServiceError as error:
         response = api_exception_handler(error, {})
-    except Exception:
+    except Exception as error:
+        if outage_of(error) is not None:
+            # The database or Redis went away (a 503). With no order saved, keep nothing: a retry runs afresh.
+            # With one saved, keep this answer (it names the order) so a retry replays it; where the database
+            # is gone too, nothing can be kept and a retry answers from the saved order later (`_recover`).
+            with contextlib.suppress(Exception):
+                if not Order.objects.filter(connection__user=request.user, idempotency_key=record.key).exists():
+                    record.delete()
+                else:
+                    answer = api_exception_handler(error, {})
+                    if answer is not None:
+                        IdempotencyRecord.objects.filter(pk=record.pk).update(
+                            response_status=answer.status_code, response_body=answer.data)
+            raise
         # Keep the key answerable: a retry replays this (and first settles an order it left UNKNOWN).
         IdempotencyRecord.objects.filter(pk=record.pk).update(
             response_status=500, response_body={"detail": "Internal server error.", "status_code": 500})
@@ -160,6 +191,33 @@ def _idempotent(request, handler):
     IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=response.status_code,
                                                           response_body=response.data)
     return response
+
+
+def _recover(request, record: IdempotencyRecord, handler):
+    """A key whose request ended without keeping its answer: answer from the orders it saved (they carry the key),
+    or run it afresh when it saved none."""
+    saved = list(Order.objects.filter(connection__user=request.user, idempotency_key=record.key)
+                 .select_related("connection"))
+    if not saved:
+        return _answer(request, record, handler)
+    record.orders.add(*saved)
+    services.order_reconcile(connection=saved[0].connection)
+    orders = [Order.objects.get(pk=order.pk) for order in saved]
+    if len(orders) > 1 or orders[0].status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
+        raise Conflict("A request with this Idempotency-Key lost its answer; its orders are being settled with "
+                       f"the broker: {', '.join(order.order_id for order in orders)}.")
+    body, status = _order_answer(orders[0])
+    IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
+    return Response(body, status=status)
+
+
+def _order_answer(order: Order) -> tuple[dict, int]:
+    """Place-order's answer for an order whose outcome is known."""
+    if order.status == OrderStatus.REJECTED:
+        return ({"status": "error", "success": False, "error": order.status_message,
+                 "detail": order.status_message, "status_code": 400}, 400)
+    return ({"status": "success", "account_id": order.connection.account_id, "success": True,
+             "order_id": order.order_id, "message": "Order placed successfully"}, 200)
 
 
 def _replay(request, record: IdempotencyRecord) -> Response:
@@ -170,13 +228,7 @@ def _replay(request, record: IdempotencyRecord) -> Response:
         services.order_reconcile(connection=unknown[0].connection)
         settled = [Order.objects.get(pk=order.pk) for order in unknown]
         if len(orders) == 1 and settled[0].status != OrderStatus.UNKNOWN:
-            order = settled[0]
-            body = ({"status": "success", "account_id": order.connection.account_id, "success": True,
-                     "order_id": order.order_id, "message": "Order placed successfully"}
-                    if order.status != OrderStatus.REJECTED else
-                    {"status": "error", "success": False, "error": order.status_message,
-                     "detail": order.status_message, "status_code": 400})
-            status = 400 if order.status == OrderStatus.REJECTED else 200
+            body, status = _order_answer(settled[0])
             IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
             return Response(body, status=status)
     return Response(record.response_body, status=record.response_status)
@@ -295,7 +347,8 @@ class TradeListView(APIView):
                    "exchange_order_id": trade.exchange_order_id, "tradingsymbol": trade.order.tradingsymbol,
                    "exchange": trade.order.exchange, "transaction_type": trade.order.transaction_type,
                    "product": trade.order.product, "quantity": trade.quantity, "price": float(trade.price),
-                   "fill_timestamp": trade.fill_timestamp.isoformat() if trade.fill_timestamp else None}
+                   "fill_timestamp": trade.fill_timestamp.isoformat() if trade.fill_timestamp else None,
+                   "exchange_timestamp": trade.exchange_timestamp.isoformat() if trade.exchange_timestamp else None}
                   for trade in selectors.trade_list(connection=connection, order=order)[:limit]]
         return Response({"status": "success", "account_id": connection.account_id, "count": len(trades),
                          "trades": trades})
@@ -345,23 +398,27 @@ class BatchOrderView(APIView):
         return _idempotent(request, place)
 
 
+class ZerodhaPostbackSerializer(serializers.Serializer):
+    """What Kite's postback must carry for BudhiTrade to read it; the adapter reads the rest."""
+
+    user_id = serializers.CharField()
+    order_id = serializers.CharField()
+    order_timestamp = serializers.CharField()
+    status = serializers.CharField()
+    checksum = serializers.CharField(help_text="SHA-256 of order_id + order_timestamp + api_secret")
+
+
 class ZerodhaPostbackView(APIView):
     """Kite's order postback (no JWT): its checksum is checked against the account's API secret; a bad one is 403."""
 
     authentication_classes: list = []
     permission_classes: list = []
 
-    @extend_schema(operation_id="zerodha_postback", request=inline_serializer("ZerodhaPostback", {
-        "user_id": serializers.CharField(), "order_id": serializers.CharField(),
-        "order_timestamp": serializers.CharField(), "status": serializers.CharField(),
-        "checksum": serializers.CharField(help_text="SHA-256 of order_id + order_timestamp + api_secret")}),
+    @extend_schema(operation_id="zerodha_postback", request=ZerodhaPostbackSerializer,
                    responses={200: inline_serializer("PostbackOutput", {"status": serializers.CharField()}),
                               403: inline_serializer("PostbackRefused", {"detail": serializers.CharField(),
                                                                          "status_code": serializers.IntegerField()})})
     def post(self, request):
-        payload = request.data if isinstance(request.data, dict) else {}
-        for name in ("user_id", "order_id", "order_timestamp", "checksum", "status"):
-            if not isinstance(payload.get(name), str) or not payload[name]:
-                raise InvalidInput(f"The postback has no {name}.")
-        services.order_push_apply(broker="zerodha", account_id=payload["user_id"], payload=payload)
+        ZerodhaPostbackSerializer(data=request.data).is_valid(raise_exception=True)
+        pushes.push_posted_receive(broker=Broker.ZERODHA, payload=request.data)
         return Response({"status": "ok"})

@@ -118,6 +118,8 @@ def kite_wire():
         yield KiteWire(mock)
 
 
+import re  # noqa: E402
+
 import httpx  # noqa: E402
 
 NEO_LOGIN_HOST = "https://mis.kotaksecurities.com"
@@ -143,6 +145,20 @@ class NeoWire:
 
     def fail(self, method: str, url: str, error: type[httpx.TransportError]):
         self.routes[(method, url)] = error
+
+    def serve_scrip_master(self, file_list: str = "scrip_master_file_paths.json") -> dict[str, str]:
+        """Kotak's scrip master file list and each listed segment's recorded CSV (scrip_master_<segment>.csv).
+
+        Returns each segment's file address, by segment.
+        """
+        self.reply("GET", f"{NEO_TRADE_HOST}/script-details/1.0/masterscrip/file-paths", file_list)
+        urls = {}
+        for url in wire_body("kotak_neo", file_list)["data"]["filesPaths"]:
+            segment = re.split(r"[.-]", url.rsplit("/", 1)[-1], maxsplit=1)[0]
+            urls[segment] = url
+            if (ADAPTER_TESTS / "kotak_neo" / "resources" / f"scrip_master_{segment}.csv").exists():
+                self.reply_file(url, f"scrip_master_{segment}.csv")
+        return urls
 
     def calls(self, url: str) -> list[httpx.Request]:
         return [r for r in self.requests if str(r.url).split("?")[0] == url]
@@ -179,14 +195,14 @@ def ist(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
 @pytest.fixture
 def paper_market(db):
     """The paper exchange opened at 09:15 IST on PAPER_START_DAY with a fixed seed."""
-    from brokers.adapters.paper import market
+    from brokers.paper import market
 
     return market.market_create(start=ist(PAPER_START_DAY, 9, 15), seed=11)
 
 
 @pytest.fixture
 def paper_account(db):
-    from brokers.models import PaperAccount
+    from brokers.paper.models import PaperAccount
 
     return PaperAccount.objects.create(account_id="PA00000001", opening_cash=Decimal("1000000"))
 

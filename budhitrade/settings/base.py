@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "channels",
     "budhitrade",
     "brokers",
+    "brokers.paper",
     "portfolio",
     "orders",
     "analytics",
@@ -103,6 +104,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Ahead of every reader of the body (sessions, CSRF, forms, DRF), so an oversized one is a 413.
+    "budhitrade.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -138,8 +141,17 @@ if DATABASE_URL:
     # thread, so CONN_MAX_AGE would leave one connection behind per request (Django's advice for ASGI).
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": env_int("DB_POOL_MAX_SIZE", 20), "timeout": 10,
+        "min_size": 1, "max_size": env_int("DB_POOL_MAX_SIZE", 20),
+        # Riding out a database outage: a request waits at most `timeout` for a connection, then answers
+        # 503 (the worker's threads are fewer than the pool's connections, so only an outage makes one
+        # wait that long); a connection attempt that keeps failing is given up after `reconnect_timeout`,
+        # so the next request tries afresh the moment the server is back, rather than after the pool's
+        # doubling backoff (which reaches minutes).
+        "timeout": float(env_str("DB_POOL_TIMEOUT_SECONDS", "3")), "reconnect_timeout": 5,
     }
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
+    # A pooled connection is checked as it is taken, so one broken by an outage is replaced, not handed out.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -199,11 +211,26 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # RedBeat keeps the schedule in Redis and holds a lock, so several beat
 # processes can run for availability while only one of them sends tasks.
-CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
 CELERY_REDBEAT_REDIS_URL = REDIS_URL or None
 CELERY_REDBEAT_KEY_PREFIX = "budhitrade:redbeat:"
 CELERY_REDBEAT_LOCK_TIMEOUT = 60
 CELERY_BEAT_MAX_LOOP_INTERVAL = 10
+# --- Riding out a Redis outage (settings where the libraries have them) -----------
+# Beat: RedBeat's scheduler with a tick that survives Redis going away and the lock lapsing meanwhile
+# (budhitrade/beat.py says why no RedBeat option does it).
+CELERY_BEAT_SCHEDULER = "budhitrade.beat:RedBeatScheduler"
+# Worker: reconnect to the broker for as long as it takes (Celery gives up after 100 tries by default
+# and the worker exits); a result that cannot be stored yet is retried rather than lost.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+CELERY_RESULT_BACKEND_MAX_SLEEP_BETWEEN_RETRIES_MS = 2000
+# A task queued from a request while Redis is down fails within a few seconds (a 503), not after
+# kombu's default connection retries.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 10, "max_retries": 2,
+                                   "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3
+CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 5}
 
 # --- Auth ------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -221,7 +248,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["budhitrade.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every status an operation can answer, with its body (budhitrade/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "budhitrade.schema.ErrorDocumentingAutoSchema",
     "EXCEPTION_HANDLER": "budhitrade.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Money and prices are JSON numbers in rupees (CONTRACT).
@@ -261,6 +289,7 @@ CORS_ALLOW_HEADERS = [
 ]
 FRONTEND_URL = env_str("FRONTEND_URL", "http://localhost:3000/")
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 256 * 1024)
+# Django's own bound, for a body that declares no length; never above ours (both answer 413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 RATE_LIMIT_ANON_PER_MINUTE = env_int("RATE_LIMIT_ANON_PER_MINUTE", 100)
 RATE_LIMIT_USER_PER_MINUTE = env_int("RATE_LIMIT_USER_PER_MINUTE", 1000)
@@ -307,6 +336,11 @@ BROKER_ORDER_RATE_LIMITS = {
 }
 # Kite refuses a 26th modification of one order.
 BROKER_MODIFICATIONS_PER_ORDER = {"zerodha": 25}
+# Market-quote budgets per account, paced through Redis: (requests, seconds). Kite allows one quote request
+# (/quote, /quote/ohlc, /quote/ltp alike) a second; a longer list of instruments is batched and waits its turn.
+BROKER_QUOTE_RATE_LIMITS = {
+    "zerodha": (env_int("ZERODHA_QUOTE_CALLS_PER_SECOND", 1), 1),
+}
 # A synced portfolio younger than this is served as it is unless `force`/`fresh`.
 PORTFOLIO_FRESH_SECONDS = env_int("PORTFOLIO_FRESH_SECONDS", 30)
 

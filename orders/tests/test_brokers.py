@@ -217,12 +217,9 @@ def test_kite_orders_go_unchecked_while_no_current_master_is_stored(user_api, ki
 def test_kotak_orders_are_checked_against_the_scrip_master(user_api, neo_wired_account, neo_wire, on_master_day):
     from brokers.instruments import instruments_refresh
 
-    neo_wire.reply("GET", f"{NEO_TRADE_HOST}/script-details/1.0/masterscrip/file-paths",
-                   "scrip_master_file_paths.json")
-    for segment in ("nse_cm", "bse_cm", "nse_fo", "bse_fo", "mcx_fo"):
-        neo_wire.reply_file(f"{NEO_FILES}{segment}-v1.csv", f"scrip_master_{segment}.csv")
+    neo_wire.serve_scrip_master()
     neo_wire.reply("POST", f"{NEO_TRADE_HOST}/quick/order/rule/ms/place", "order_place_success.json")
-    assert instruments_refresh(connection=neo_wired_account, now=on_master_day) == 8
+    assert instruments_refresh(connection=neo_wired_account, now=on_master_day) == 14
 
     unknown = user_api.post("/accounts/AB123/orders", {**LIMIT_BUY, "tradingsymbol": "ITC"}, format="json")
     off_tick = user_api.post("/accounts/AB123/orders", {**LIMIT_BUY, "tradingsymbol": "ITC-EQ", "price": "400.03"},
@@ -271,7 +268,7 @@ def test_a_connection_dropped_after_sending_leaves_the_order_unknown_not_rejecte
     assert response.json()["order_id"] == order.order_id and response.json()["order_status"] == "UNKNOWN"
 
 
-def test_an_outage_before_sending_keeps_the_order_as_not_sent_and_the_key_answerable(user_api, kite_wired_account,
+def test_a_redis_outage_before_sending_is_a_503_that_keeps_the_order_as_not_sent_and_the_key_answerable(user_api, kite_wired_account,
                                                                                        kite_wire, monkeypatch):
     import redis
 
@@ -285,10 +282,10 @@ def test_an_outage_before_sending_keeps_the_order_as_not_sent_and_the_key_answer
     again = user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json", HTTP_IDEMPOTENCY_KEY="outage-1")
 
     order = Order.objects.get()
-    assert first.status_code == 500 and first.json()["order_id"] == order.order_id
+    assert first.status_code == 503 and first.json()["order_id"] == order.order_id
     assert (order.status, order.status_message) == ("REJECTED", "Not sent: BudhiTrade could not take the broker's "
                                                                 "call budget.")
-    assert again.status_code == 500 and Order.objects.count() == 1  # replayed, not "still being processed"
+    assert again.status_code == 503 and Order.objects.count() == 1  # replayed, not "still being processed"
     assert not kite_wire.calls("/orders/regular")
 
 

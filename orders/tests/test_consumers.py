@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
 from brokers.domain import OrderChange, OrderRequest
-from brokers.models import PaperInstrument
+from brokers.paper.models import PaperInstrument
 from budhitrade.asgi import application
 from orders import services
 from orders.models import Order

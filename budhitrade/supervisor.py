@@ -1,0 +1,142 @@
+"""A process supervisor for `manage.py serve`: honcho's, but a process that exits is started again.
+
+honcho's Manager stops every process as soon as one exits, which is right
+for a Procfile in development and wrong for a product: beat exiting on a
+Redis hiccup would take web and worker down with it. honcho has no restart
+option, so this manager keeps honcho's processes, output and signal handling
+and changes one rule: a process that exits (while the supervisor is not
+stopping) is started again after a backoff that doubles from
+RESTART_MIN_SECONDS to RESTART_MAX_SECONDS and starts over once the process
+has stayed up for STABLE_SECONDS. Ctrl-C or SIGTERM stops all of them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import multiprocessing
+import queue
+import signal
+import threading
+import time
+
+from honcho.manager import KILL_WAIT, SIGNALS, Manager
+
+RESTART_MIN_SECONDS = 1.0
+RESTART_MAX_SECONDS = 30.0
+STABLE_SECONDS = 60.0
+
+
+class RestartingManager(Manager):
+    """honcho's Manager, restarting a process that exits instead of stopping the others."""
+
+    def __init__(self, *args, restart_min: float = RESTART_MIN_SECONDS, restart_max: float = RESTART_MAX_SECONDS,
+                 stable_seconds: float = STABLE_SECONDS, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.restart_min, self.restart_max, self.stable_seconds = restart_min, restart_max, stable_seconds
+        self.starts: dict[str, int] = {}
+        self._started_at: dict[str, float] = {}
+        self._backoff: dict[str, float] = {}
+        self._restart_at: dict[str, float] = {}
+        self._stop_requested = threading.Event()
+
+    def add_process(self, name, cmd, quiet=False, env=None, cwd=None):
+        proc = super().add_process(name, cmd, quiet=quiet, env=env, cwd=cwd)
+        self.starts[name] = 0
+        self._backoff[name] = self.restart_min
+        return proc
+
+    def stop(self) -> None:
+        """Stop every process and return from `loop` (safe from another thread)."""
+        self._stop_requested.set()
+
+    def running(self, name: str) -> bool:
+        """True while the named process is up (started and not yet exited)."""
+        entry = self._processes[name]
+        return entry.get("pid") is not None and entry.get("returncode") is None
+
+    def _start_one(self, name: str) -> None:
+        entry = self._processes[name]
+        entry.pop("pid", None)
+        entry.pop("returncode", None)
+        entry["process"] = multiprocessing.Process(name=name, target=entry["obj"].run, args=(self.events, True))
+        entry["process"].start()
+        self.starts[name] += 1
+        self._started_at[name] = time.monotonic()
+
+    def _start(self):
+        for name in self._processes:
+            self._start_one(name)
+
+    def _exited(self, name: str, returncode) -> None:
+        entry = self._processes[name]
+        entry["returncode"] = returncode
+        entry["process"].join(timeout=1)
+        if self._terminating:
+            self._system_print(f"{name} stopped (rc={returncode})\n")
+            return
+        if time.monotonic() - self._started_at.get(name, 0.0) >= self.stable_seconds:
+            self._backoff[name] = self.restart_min  # it had been up a while: this is a new failure
+        delay = self._backoff[name]
+        self._backoff[name] = min(self.restart_max, delay * 2)
+        self._restart_at[name] = time.monotonic() + delay
+        self._system_print(f"{name} exited (rc={returncode}); restarting in {delay:g} s\n")
+
+    def loop(self):
+        """Start every process, relay their output, restart any that exits, until a signal or `stop()`."""
+        def _terminate(signum, frame):
+            self._system_print("%s received\n" % SIGNALS[signum]["name"])
+            self.returncode = SIGNALS[signum]["rc"]
+            self._stop_requested.set()
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _terminate)
+            signal.signal(signal.SIGINT, _terminate)
+
+        self._start()
+        stopping_since = None
+        while True:
+            try:
+                msg = self.events.get(timeout=0.1)
+            except queue.Empty:
+                msg = None
+            if msg is not None:
+                if msg.type == "line":
+                    self._printer.write(msg)
+                elif msg.type == "start":
+                    self._processes[msg.name]["pid"] = msg.data["pid"]
+                    self._system_print("%s started (pid=%s)\n" % (msg.name, msg.data["pid"]))
+                    if self._terminating:  # it was starting when the stop came
+                        self._procmgr.terminate(msg.data["pid"])
+                elif msg.type == "stop":
+                    self._exited(msg.name, msg.data["returncode"])
+
+            if self._stop_requested.is_set() and not self._terminating:
+                stopping_since = datetime.datetime.now()
+                self._restart_at.clear()
+                self.terminate()
+            if self._terminating:
+                if self._all_stopped_or_unstarted():
+                    break
+                if datetime.datetime.now() - stopping_since > datetime.timedelta(seconds=KILL_WAIT):
+                    self.kill()
+                continue
+
+            now = time.monotonic()
+            for name, due in list(self._restart_at.items()):
+                if now >= due:
+                    del self._restart_at[name]
+                    self._start_one(name)
+        if self.returncode is None:
+            self.returncode = 0
+
+    def _all_stopped_or_unstarted(self) -> bool:
+        """Every process has exited (one that was waiting for its restart counts as exited)."""
+        return all(entry.get("returncode") is not None or not entry["process"].is_alive()
+                   for entry in self._processes.values())
+
+    def _killall(self, force=False):
+        for name, entry in self._processes.items():
+            if entry.get("returncode") is None and entry.get("pid") is not None:
+                self._system_print("sending %s to %s (pid %s)\n" % ("SIGKILL" if force else "SIGTERM", name,
+                                                                    entry["pid"]))
+                (self._procmgr.kill if force else self._procmgr.terminate)(entry["pid"])

@@ -1,0 +1,94 @@
+"""`manage.py serve`'s supervisor: a process that exits is started again; the others carry on."""
+
+import io
+import sys
+import threading
+import time
+
+from honcho.printer import Printer
+
+from budhitrade.supervisor import RestartingManager
+
+
+def python(code: str) -> str:
+    return f"{sys.executable} -c '{code}'"
+
+
+def wait_for(condition, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def run_in_background(manager: RestartingManager) -> threading.Thread:
+    thread = threading.Thread(target=manager.loop, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_process_that_exits_is_restarted_and_the_others_keep_running():
+    output = io.StringIO()
+    manager = RestartingManager(printer=Printer(output), restart_min=0.1, restart_max=0.4)
+    manager.add_process("beat", python("import sys; sys.exit(3)"))
+    manager.add_process("web", python("import time; time.sleep(60)"))
+    thread = run_in_background(manager)
+    try:
+        assert wait_for(lambda: manager.starts["beat"] >= 4), output.getvalue()
+        assert manager.starts["web"] == 1
+        assert manager.running("web")
+    finally:
+        manager.stop()
+        thread.join(timeout=15)
+
+    assert not thread.is_alive()
+    assert not manager.running("web")  # stop() ends everything
+    assert "beat exited (rc=3); restarting in 0.1 s" in output.getvalue()
+
+
+def test_restarts_back_off_up_to_the_ceiling():
+    output = io.StringIO()
+    manager = RestartingManager(printer=Printer(output), restart_min=0.1, restart_max=0.4)
+    manager.add_process("flaky", python("import sys; sys.exit(1)"))
+    thread = run_in_background(manager)
+    try:
+        assert wait_for(lambda: manager.starts["flaky"] >= 5), output.getvalue()
+    finally:
+        manager.stop()
+        thread.join(timeout=15)
+
+    delays = [line.rsplit("restarting in ", 1)[1] for line in output.getvalue().splitlines() if "restarting in" in line]
+    assert delays[:4] == ["0.1 s", "0.2 s", "0.4 s", "0.4 s"]
+
+
+def test_a_process_that_stayed_up_restarts_after_the_shortest_backoff():
+    output = io.StringIO()
+    manager = RestartingManager(printer=Printer(output), restart_min=0.1, restart_max=0.4, stable_seconds=0.5)
+    manager.add_process("worker", python("import time, sys; time.sleep(0.7); sys.exit(2)"))
+    thread = run_in_background(manager)
+    try:
+        assert wait_for(lambda: manager.starts["worker"] >= 3), output.getvalue()
+    finally:
+        manager.stop()
+        thread.join(timeout=15)
+
+    delays = [line.rsplit("restarting in ", 1)[1] for line in output.getvalue().splitlines() if "restarting in" in line]
+    assert delays[:2] == ["0.1 s", "0.1 s"]
+
+
+def test_stop_ends_a_running_process_and_one_waiting_for_its_restart():
+    output = io.StringIO()
+    manager = RestartingManager(printer=Printer(output), restart_min=5, restart_max=5)
+    manager.add_process("market", python("import sys; sys.exit(1)"))
+    manager.add_process("orderfeed", python("import time; time.sleep(60)"))
+    thread = run_in_background(manager)
+    assert wait_for(lambda: "market exited" in output.getvalue() and manager.running("orderfeed"))
+
+    manager.stop()
+    thread.join(timeout=15)
+
+    assert not thread.is_alive()
+    assert manager.starts["market"] == 1  # its restart was still pending: not started again
+    assert "orderfeed stopped" in output.getvalue()

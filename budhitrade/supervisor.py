@@ -52,7 +52,11 @@ class RestartingManager(Manager):
     def running(self, name: str) -> bool:
         """True while the named process is up (started and not yet exited)."""
         entry = self._processes[name]
-        return entry.get("pid") is not None and entry.get("returncode") is None
+        # honcho's wrapper process waits for the command, so once it has ended the command has too,
+        # even where its "stop" message has not been read yet.
+        process = entry.get("process")
+        return (entry.get("pid") is not None and entry.get("returncode") is None
+                and process is not None and process.is_alive())
 
     def _start_one(self, name: str) -> None:
         entry = self._processes[name]
@@ -126,8 +130,21 @@ class RestartingManager(Manager):
                 if now >= due:
                     del self._restart_at[name]
                     self._start_one(name)
+        self._drain_stops()
         if self.returncode is None:
             self.returncode = 0
+
+    def _drain_stops(self) -> None:
+        """Record the exits whose messages were still queued when the last process ended."""
+        while True:
+            try:
+                msg = self.events.get(timeout=0.2)
+            except queue.Empty:
+                return
+            if msg.type == "line":
+                self._printer.write(msg)
+            elif msg.type == "stop":
+                self._exited(msg.name, msg.data["returncode"])
 
     def _all_stopped_or_unstarted(self) -> bool:
         """Every process has exited (one that was waiting for its restart counts as exited)."""

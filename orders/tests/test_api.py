@@ -236,6 +236,14 @@ def test_each_validation_rule_refuses_with_400_and_saves_nothing(user_api, accou
     assert not Order.objects.exists() and not PaperOrder.objects.exists()
 
 
+def test_an_order_for_a_paper_index_is_refused_as_an_index(user_api, account):
+    response = place(user_api, account, tradingsymbol="NIFTY 50", product="MIS")
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "NSE:NIFTY 50 is an index: it can be quoted, not ordered."
+    assert not Order.objects.exists() and not PaperOrder.objects.exists()
+
+
 @pytest.mark.parametrize("fields", [
     {"quantity": 1}, {"quantity": 10000, "product": "MIS"}, {"tradingsymbol": "M&M"},
     {"order_type": "LIMIT", "price": "400.05"}, {"validity": "IOC"},

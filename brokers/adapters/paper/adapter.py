@@ -189,8 +189,10 @@ class PaperAdapter(BrokerAdapter):
     def instrument_spec(self, *, exchange: str, tradingsymbol: str) -> InstrumentSpec:
         """The paper exchange's own listing."""
         row = PaperInstrument.objects.filter(exchange=exchange, tradingsymbol=tradingsymbol, active=True).first()
-        if row is None or row.instrument_type == "INDEX":
+        if row is None:
             return InstrumentSpec(known=False)
+        if row.instrument_type == "INDEX":
+            return InstrumentSpec(known=True, orderable=False)
         return InstrumentSpec(known=True, lot_size=row.lot_size, tick_size=row.tick_size)
 
     def order_place(self, order: OrderRequest) -> str:

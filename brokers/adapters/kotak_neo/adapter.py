@@ -9,7 +9,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
-from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected, BrokerError, BrokerOrderRejected
+from brokers.adapters.base import (
+    BrokerAdapter,
+    BrokerAuthRejected,
+    BrokerError,
+    BrokerOrderRejected,
+)
 from brokers.adapters.kotak_neo import mapping
 from brokers.adapters.kotak_neo.client import KotakNeoClient
 from brokers.domain import (
@@ -127,7 +132,13 @@ class KotakNeoAdapter(BrokerAdapter):
     def _last_prices(
         self, client: KotakNeoClient, instruments: list[tuple[str, str]]
     ) -> dict[tuple[str, str], Decimal]:
-        """NeoAPI.quotes (quote type ltp) in batches; a batch that fails leaves its instruments unpriced."""
+        """NeoAPI.quotes (quote type ltp) in batches, each taken from the account's API budget.
+
+        A failed batch (Kotak down, slow, refusing, or the budget spent)
+        leaves it and every later batch unpriced, rather than waiting out each
+        in turn. Quotes need only the consumer key, not the trade session, so
+        a refusal here never marks the connection expired.
+        """
         prices: dict[tuple[str, str], Decimal] = {}
         for start in range(0, len(instruments), mapping.QUOTES_PER_CALL):
             batch = instruments[start:start + mapping.QUOTES_PER_CALL]
@@ -136,8 +147,8 @@ class KotakNeoAdapter(BrokerAdapter):
                 payload = client.quotes(mapping.quote_tokens_to_wire(batch), mapping.quote_type_to_wire(QuoteKind.LTP))
             except BrokerError as error:
                 logger.warning("kotak_neo_prices_missing", extra={
-                    "account_id": self.account_id, "instruments": len(batch), "reason": error.detail})
-                continue
+                    "account_id": self.account_id, "instruments": len(instruments) - start, "reason": error.detail})
+                return prices
             prices.update(mapping.ltps_from_wire(payload))
         unpriced = len(instruments) - len(prices)
         if prices and unpriced:
@@ -147,24 +158,25 @@ class KotakNeoAdapter(BrokerAdapter):
     def quotes(self, instruments: Sequence[QuoteInstrument], kind: QuoteKind = QuoteKind.ALL) -> list[Quote]:
         """NeoAPI.quotes (GET script-details/1.0/quotes/neosymbol/...) with Kotak's quote type for `kind`.
 
-        50 instruments a call, each call after the first taken from the
-        account's API budget. The quotes come in the order asked; an
-        instrument Kotak does not answer for is left out.
+        50 instruments a call, each after the first (the caller's, as for
+        every adapter call) taken from the account's API budget. One
+        quote per instrument asked, in the order asked; an instrument Kotak
+        does not answer for has nothing in it but its name.
         """
         quote_type = mapping.quote_type_to_wire(kind)
         wire = mapping.quote_instruments_to_wire(instruments)
         client = self._client()
         answered: dict[tuple[str, str], dict] = {}
         for start in range(0, len(wire), mapping.QUOTES_PER_CALL):
-            if start:
+            if start:  # the first is the caller's to take, as for every adapter call
                 self.call_wait()
             batch = wire[start:start + mapping.QUOTES_PER_CALL]
             answered.update(mapping.quote_rows_from_wire(client.quotes(mapping.quote_tokens_to_wire(batch), quote_type)))
         received_at = timezone.now()
         return [
-            mapping.quote_from_wire(answered[key], instrument, received_at=received_at)
+            mapping.quote_from_wire(answered[key], instrument, received_at=received_at) if key in answered
+            else Quote(instrument=instrument, received_at=received_at)
             for key, instrument in zip(wire, instruments)
-            if key in answered
         ]
 
     def funds(self) -> list[SegmentFunds]:

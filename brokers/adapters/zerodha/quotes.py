@@ -3,9 +3,9 @@
 Kite answers up to 500 instruments a /quote call and 1,000 an /ohlc or /ltp
 call, and allows one quote request a second per account (all three calls
 count). A longer list is split into batches, and each batch first takes from
-the account's quote budget (BROKER_QUOTE_RATE_LIMITS), counted in Redis so
-that every process shares it; a spent budget waits for the next window
-rather than failing.
+the account's quote budget (BROKER_QUOTE_RATE_LIMITS), spaced through Redis
+so that every process shares it: each request waits for its own slot, a
+second after the one before, rather than failing.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from brokers.adapters.base import BrokerUnavailable
 from brokers.adapters.zerodha import mapping
 from brokers.adapters.zerodha.client import ZerodhaClient
 from brokers.domain import Broker, Quote, QuoteInstrument, QuoteKind
-from budhitrade.throttle import ThrottleTimeout, throttle_wait
+from budhitrade.throttle import ThrottleTimeout, throttle_space
 
 
 def quote_budget_key(*, account_id: str, api_key: str) -> str:
@@ -32,13 +32,13 @@ def quote_budget_key(*, account_id: str, api_key: str) -> str:
 
 
 def quote_budget_wait(budget_key: str) -> float:
-    """Take one quote request from the account's budget, waiting into the next window when it is spent."""
+    """Take one quote request from the account's budget: requests at least a second apart (Kite counts any second)."""
     limit = settings.BROKER_QUOTE_RATE_LIMITS.get(Broker.ZERODHA.value)
     if not limit:
         return 0.0
     calls, seconds = limit
     try:
-        return throttle_wait(key=budget_key, limit=calls, window_seconds=seconds)
+        return throttle_space(key=budget_key, limit=calls, window_seconds=seconds)
     except ThrottleTimeout as error:
         raise BrokerUnavailable("Zerodha's quote budget for this account stays used up; try again shortly.") from error
 

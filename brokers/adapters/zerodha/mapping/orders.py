@@ -168,10 +168,16 @@ def order_from_postback(payload: Mapping[str, Any]) -> BrokerOrder:
     COMPLETE, CANCELLED and REJECTED postbacks carry a book status. UPDATE
     (a partial fill or a modification) says the order is still working, with
     its filled and pending quantities and average price as they now stand:
-    it is OPEN, or COMPLETE once everything is filled.
+    COMPLETE once everything is filled; a stop-loss order with nothing filled
+    is still waiting for its trigger (a modification of it); else OPEN.
     """
     if payload.get("status") != POSTBACK_UPDATE:
         return order_from_wire(payload)
     quantity, filled = int(payload["quantity"]), count(payload.get("filled_quantity"))
-    status = OrderStatus.COMPLETE if quantity and filled >= quantity else OrderStatus.OPEN
+    if quantity and filled >= quantity:
+        status = OrderStatus.COMPLETE
+    elif not filled and payload.get("order_type") in ("SL", "SL-M"):
+        status = OrderStatus.TRIGGER_PENDING
+    else:
+        status = OrderStatus.OPEN
     return order_from_wire(payload, status=status)

@@ -169,6 +169,27 @@ def test_positions_are_quoted_fifty_a_call_each_taking_from_the_budget(neo_wire)
     assert all(p.last_price == Decimal("2117") and p.pnl == Decimal("1125.0") for p in positions)
 
 
+def test_a_failed_quotes_batch_leaves_it_and_the_later_ones_unpriced_without_asking_again(neo_wire):
+    from brokers.tests.fixtures import wire_body
+
+    body = wire_body("kotak_neo", "positions_success.json")
+    row = body["data"][0]
+    body["data"] = [{**row, "tok": str(70000 + n), "trdSym": f"TCS{n}"} for n in range(120)]
+    neo_wire.routes[("GET", POSITIONS)] = (200, body)
+    batches = [[f"nse_fo|{70000 + n}" for n in range(start, min(start + 50, 120))] for start in (0, 50, 100)]
+    neo_wire.routes[("GET", quotes_url(*batches[0]))] = (200, [
+        {"exchange": "nse_fo", "exchange_token": item.split("|")[1], "ltp": "2117"} for item in batches[0]])
+    neo_wire.routes[("GET", quotes_url(*batches[1]))] = (503, {"message": "Service Unavailable"})
+    kotak = adapter()
+    kotak.call_wait = lambda: 0.0
+
+    positions = kotak.positions()
+
+    assert [len(neo_wire.calls(quotes_url(*batch))) for batch in batches] == [1, 1, 0]
+    assert [p.last_price for p in positions] == [Decimal("2117")] * 50 + [None] * 70
+    assert all(p.pnl is None and p.quantity == positions[0].quantity for p in positions[50:])
+
+
 def test_carried_equity_is_valued_at_its_holdings_cost_and_m2m_at_the_previous_close(neo_wire):
     neo_wire.reply("GET", POSITIONS, "positions_carry_forward.json")
     neo_wire.reply("GET", HOLDINGS, "holdings_success.json")

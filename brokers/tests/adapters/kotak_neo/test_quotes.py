@@ -91,12 +91,14 @@ def test_more_than_fifty_instruments_go_in_batches_in_the_order_asked(neo_wire):
     assert len(taken) == 2  # the first call is the caller's own, as for every adapter call
 
 
-def test_an_instrument_kotak_does_not_answer_for_is_left_out(neo_wire):
+def test_an_instrument_kotak_does_not_answer_for_keeps_its_place_with_nothing_in_it(neo_wire):
+    unanswered = QuoteInstrument(exchange="NSE", token="99999")
     neo_wire.reply("GET", quotes_url("nse_cm|99999", "nse_cm|1333"), "quotes_success.json")
 
-    quotes = adapter().quotes([QuoteInstrument(exchange="NSE", token="99999"), HDFCBANK])
+    quotes = adapter().quotes([unanswered, HDFCBANK])
 
-    assert [q.instrument for q in quotes] == [HDFCBANK]
+    assert [q.instrument for q in quotes] == [unanswered, HDFCBANK]
+    assert quotes[0].last_price is None and quotes[0].bids == () and quotes[1].last_price is not None
 
 
 def test_an_instrument_without_a_token_is_refused_before_anything_is_sent(neo_wire):

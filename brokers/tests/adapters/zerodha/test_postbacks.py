@@ -45,6 +45,18 @@ def test_an_update_for_a_modification_is_the_open_order_as_it_now_stands():
     assert order.order_timestamp.tzinfo == IST
 
 
+def test_an_update_of_a_stop_loss_not_yet_triggered_keeps_it_waiting_for_its_trigger():
+    order = adapter().order_from_push(signed("postback_update.json", order_type="SL", trigger_price=418))
+
+    assert (order.status, order.order_type, order.trigger_price) == (OrderStatus.TRIGGER_PENDING, "SL", Decimal("418"))
+
+
+def test_an_update_of_a_triggered_stop_loss_with_a_fill_is_open():
+    order = adapter().order_from_push(signed("postback_update_partial_fill.json", order_type="SL-M"))
+
+    assert (order.status, order.filled_quantity) == (OrderStatus.OPEN, 4)
+
+
 def test_an_update_that_fills_the_last_share_is_complete():
     order = adapter().order_from_push(signed("postback_update.json", filled_quantity=1, pending_quantity=0,
                                              average_price=419.9))

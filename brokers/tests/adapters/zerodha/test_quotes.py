@@ -85,7 +85,7 @@ def test_1200_full_quotes_take_three_calls_of_at_most_500_in_order_each_in_its_o
     assert [q.last_price for q in quotes] == [Decimal(n) + Decimal("0.05") for n in range(1200)]
     windows = [window for _, window in calls]
     assert windows == [windows[0], windows[0] + 1, windows[0] + 2]  # one request a window, the next one waited for
-    assert 1 < budget_clock.slept <= 2  # into the second and third windows, no longer
+    assert 1 < budget_clock.slept <= 2.001  # a second before each of the two later requests, no longer
     assert not kite_wire.calls("/quote/ltp") and not kite_wire.calls("/quote/ohlc")
 
 
@@ -111,6 +111,19 @@ def test_the_budget_is_the_accounts_not_the_adapters(kite_wire, budget_clock):
     adapter().quotes([QuoteInstrument(exchange="NSE", tradingsymbol="S3")], QuoteKind.LTP)  # another account
 
     assert [window - calls[0][1] for _, window in calls] == [0, 1, 1]
+
+
+def test_quote_requests_are_a_second_apart_even_across_a_window_edge(kite_wire, budget_clock):
+    times: list[float] = []
+    serve_quotes(kite_wire, "/quote/ltp", "ltp.json", budget_clock)
+    budget_clock.now = int(budget_clock.now) + 5.98  # 20 ms before a second ends
+    account = f"QT{uuid.uuid4().hex[:8]}"
+
+    for symbol in ("S1", "S2", "S3"):
+        adapter(account).quotes([QuoteInstrument(exchange="NSE", tradingsymbol=symbol)], QuoteKind.LTP)
+        times.append(budget_clock.now)
+
+    assert [round(later - earlier, 3) for earlier, later in zip(times, times[1:])] == [1.0, 1.0]
 
 
 def test_a_full_quote_maps_depth_ohlc_circuits_and_times_from_kites_body(kite_wire):

@@ -391,7 +391,8 @@ def order_cancel(*, order: Order) -> Order:
 def order_progress_apply(*, connection: BrokerConnection, progress: OrderProgress, source: str = "feed") -> bool:
     """A broker's pushed progress update (its order feed): status, fills and average price move; new fills are fetched by a reconcile.
 
-    A status BudhiTrade does not know keeps the order's own; the quantities are recorded.
+    A status BudhiTrade does not know keeps the order's own; the quantities are recorded. An update that
+    reports fewer fills than are recorded arrived late and changes nothing.
     """
     from orders.tasks import order_reconcile_task
 
@@ -403,6 +404,8 @@ def order_progress_apply(*, connection: BrokerConnection, progress: OrderProgres
             return False
         if order.status in FINAL_ORDER_STATUSES:
             return False
+        if progress.filled_quantity < order.filled_quantity:
+            return False  # an update older than one already applied: fills never go backwards
         filled_more = progress.filled_quantity > order.filled_quantity
         before = (order.status, order.filled_quantity, order.status_message)
         order.status = _known_status(progress.status, order.status)

@@ -173,12 +173,15 @@ def _answer(request, record: IdempotencyRecord, handler):
     except Exception as error:
         if outage_of(error) is not None:
             # The database or Redis went away (a 503). With no order saved, keep nothing: a retry runs afresh.
-            # With one saved, keep this answer (it names the order) so a retry replays it; where the database
-            # is gone too, nothing can be kept and a retry answers from the saved order later (`_recover`).
+            # With one saved, tie it to the key and keep this answer: a retry answers from the order once its
+            # outcome is known (`_replay`). Where the database is gone too, nothing can be kept, and a retry
+            # answers from the saved order later (`_recover`).
             with contextlib.suppress(Exception):
-                if not Order.objects.filter(connection__user=request.user, idempotency_key=record.key).exists():
+                saved = list(_orders_saved_under(request, record))
+                if not saved:
                     record.delete()
                 else:
+                    record.orders.add(*saved)
                     answer = api_exception_handler(error, {})
                     if answer is not None:
                         IdempotencyRecord.objects.filter(pk=record.pk).update(
@@ -193,11 +196,16 @@ def _answer(request, record: IdempotencyRecord, handler):
     return response
 
 
+def _orders_saved_under(request, record: IdempotencyRecord):
+    """The orders this request saved under its key (a key may be used again once its record is 24 h old)."""
+    return (Order.objects.filter(connection__user=request.user, idempotency_key=record.key,
+                                 created_at__gte=record.created_at).select_related("connection"))
+
+
 def _recover(request, record: IdempotencyRecord, handler):
     """A key whose request ended without keeping its answer: answer from the orders it saved (they carry the key),
     or run it afresh when it saved none."""
-    saved = list(Order.objects.filter(connection__user=request.user, idempotency_key=record.key)
-                 .select_related("connection"))
+    saved = list(_orders_saved_under(request, record))
     if not saved:
         return _answer(request, record, handler)
     record.orders.add(*saved)
@@ -221,16 +229,20 @@ def _order_answer(order: Order) -> tuple[dict, int]:
 
 
 def _replay(request, record: IdempotencyRecord) -> Response:
-    """The first answer again; an order it left UNKNOWN is first looked up at the broker."""
+    """The first answer again. An order it left UNKNOWN is first looked up at the broker; where the first answer
+    was an outage's 503 (the order was saved, its outcome not told), the order's own outcome is the answer."""
     orders = list(record.orders.select_related("connection"))
-    unknown = [order for order in orders if order.status == OrderStatus.UNKNOWN]
-    if unknown:
-        services.order_reconcile(connection=unknown[0].connection)
-        settled = [Order.objects.get(pk=order.pk) for order in unknown]
-        if len(orders) == 1 and settled[0].status != OrderStatus.UNKNOWN:
-            body, status = _order_answer(settled[0])
-            IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
-            return Response(body, status=status)
+    outage = record.response_status == 503
+    unsettled = [order for order in orders
+                 if order.status == OrderStatus.UNKNOWN or (outage and order.status == OrderStatus.PENDING)]
+    if unsettled:
+        services.order_reconcile(connection=unsettled[0].connection)
+        orders = [Order.objects.select_related("connection").get(pk=order.pk) for order in orders]
+    if len(orders) == 1 and (unsettled or outage) and orders[0].status not in (OrderStatus.PENDING,
+                                                                               OrderStatus.UNKNOWN):
+        body, status = _order_answer(orders[0])
+        IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
+        return Response(body, status=status)
     return Response(record.response_body, status=record.response_status)
 
 

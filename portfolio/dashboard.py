@@ -100,7 +100,6 @@ class DashboardView(APIView):
         positions = list(selectors.position_list(connection=None, connections=connections).select_related("connection"))
         ongoing = [_holding_trade(row) for row in holdings]
         ongoing += [_position_trade(row) for row in positions if row.quantity]
-        capital = totals["invested"] + totals["positions_capital"]
         profit = totals["holdings_pnl"] + totals["positions_pnl"]
         last_synced = (AccountSync.objects.filter(connection__in=connections, synced_at__isnull=False)
                        .order_by("-synced_at").values_list("synced_at", flat=True).first())
@@ -122,7 +121,7 @@ class DashboardView(APIView):
             ],
             "overall_profit": {
                 "value": _money(profit),
-                "percentage": _percent(profit, capital),
+                "percentage": _percent(profit, totals["priced_capital"]),  # the rows whose profit is known
                 "prices_missing": totals["prices_missing"],
                 "last_7_days": [{"date": row["date"], "value": _money(row["value"]), "profit": _money(row["day_pnl"])}
                                 for row in selectors.snapshot_history(connections=connections)],

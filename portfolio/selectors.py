@@ -84,6 +84,7 @@ def holding_totals(*, holdings: QuerySet[Holding]) -> dict:
     totals = holdings.aggregate(
         value=Sum(F("last_price") * HOLDING_SHARES, filter=PRICED),
         invested=Sum(F("average_price") * HOLDING_SHARES),
+        invested_priced=Sum(F("average_price") * HOLDING_SHARES, filter=PRICED),
         pnl=Sum("pnl"), day=Sum(F("day_change") * HOLDING_SHARES),
         prices_missing=Count("pk", filter=PRICE_MISSING))
     return {name: amount if amount is not None else Decimal("0") for name, amount in totals.items()}
@@ -91,10 +92,11 @@ def holding_totals(*, holdings: QuerySet[Holding]) -> dict:
 
 def position_totals(*, positions: QuerySet[Position]) -> dict:
     """P&L, day P&L and capital (average price x quantity x multiplier) of positions, in one query."""
+    capital = Case(When(quantity__lt=0, then=-F("average_price") * F("quantity") * F("multiplier")),
+                   default=F("average_price") * F("quantity") * F("multiplier"), output_field=MONEY_FIELD)
     totals = positions.aggregate(
         pnl=Sum(POSITION_PNL), day=Sum("day_pnl"),
-        capital=Sum(Case(When(quantity__lt=0, then=-F("average_price") * F("quantity") * F("multiplier")),
-                         default=F("average_price") * F("quantity") * F("multiplier"), output_field=MONEY_FIELD)),
+        capital=Sum(capital), capital_priced=Sum(capital, filter=~POSITION_PRICE_MISSING),
         prices_missing=Count("pk", filter=POSITION_PRICE_MISSING))
     return {name: amount if amount is not None else Decimal("0") for name, amount in totals.items()}
 
@@ -115,7 +117,8 @@ def dashboard_totals(*, connections: list[BrokerConnection]) -> dict:
     """Holdings, positions and funds totals over the accounts, one aggregate query each.
 
     A holding or open position without a price is left out of value, P&L and
-    day change (never valued at 0) and counted in `prices_missing`.
+    day change (never valued at 0) and counted in `prices_missing`; `priced_capital` is the capital of the
+    rows whose P&L is known, what a profit percentage is over.
     """
     holdings = holding_totals(holdings=Holding.objects.filter(connection__in=connections))
     positions = position_totals(positions=Position.objects.filter(connection__in=connections))
@@ -127,5 +130,6 @@ def dashboard_totals(*, connections: list[BrokerConnection]) -> dict:
             "holdings_pnl": holdings["pnl"], "holdings_day": holdings["day"],
             "positions_pnl": positions["pnl"], "positions_day": positions["day"],
             "positions_capital": positions["capital"],
+            "priced_capital": holdings["invested_priced"] + positions["capital_priced"],
             "prices_missing": holdings["prices_missing"] + positions["prices_missing"],
             "unused_funds": free, "margin_blocked": blocked}

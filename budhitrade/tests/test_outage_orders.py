@@ -70,3 +70,40 @@ def test_a_key_left_unanswered_that_saved_no_order_runs_afresh_once_stale(user, 
     assert in_flight.status_code == 409  # a request may still be running it
     assert stale.status_code == 200, stale.json()
     assert Order.objects.filter(idempotency_key="k-nothing").count() == 1
+
+
+def test_an_outage_after_the_order_reached_the_exchange_is_a_503_and_the_retry_answers_with_that_order(
+        user_api, account, monkeypatch):
+    real_place = services.order_place
+
+    def placed_then_redis_gone(**kwargs):
+        real_place(**kwargs)  # saved and filled at the paper exchange
+        import redis
+        raise redis.exceptions.ConnectionError("Connection reset by peer")
+
+    monkeypatch.setattr(services, "order_place", placed_then_redis_gone)
+    failed = place(user_api, account, "k-after")
+    monkeypatch.setattr(services, "order_place", real_place)
+
+    retried = place(user_api, account, "k-after")
+
+    order = Order.objects.get(idempotency_key="k-after")
+    assert failed.status_code == 503
+    assert retried.status_code == 200 and retried.json()["order_id"] == order.order_id
+    assert Order.objects.filter(idempotency_key="k-after").count() == 1
+
+
+def test_a_reused_key_a_day_later_is_not_answered_with_the_old_days_order(user, user_api, account, monkeypatch):
+    old = place(user_api, account, "k-reused").json()
+    IdempotencyRecord.objects.filter(key="k-reused").update(created_at=timezone.now() - timedelta(hours=25))
+    Order.objects.filter(idempotency_key="k-reused").update(created_at=timezone.now() - timedelta(hours=25))
+
+    def database_gone(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "order_place", database_gone)
+    failed = place(user_api, account, "k-reused")
+
+    assert failed.status_code == 503 and "order_id" not in failed.json()
+    assert not IdempotencyRecord.objects.filter(key="k-reused").exists()  # nothing kept: a retry runs afresh
+    assert Order.objects.get(idempotency_key="k-reused").order_id == old["order_id"]

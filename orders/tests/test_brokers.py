@@ -268,7 +268,7 @@ def test_a_connection_dropped_after_sending_leaves_the_order_unknown_not_rejecte
     assert response.json()["order_id"] == order.order_id and response.json()["order_status"] == "UNKNOWN"
 
 
-def test_a_redis_outage_before_sending_is_a_503_that_keeps_the_order_as_not_sent_and_the_key_answerable(user_api, kite_wired_account,
+def test_a_redis_outage_before_sending_is_a_503_and_a_retry_answers_with_the_orders_outcome(user_api, kite_wired_account,
                                                                                        kite_wire, monkeypatch):
     import redis
 
@@ -285,7 +285,8 @@ def test_a_redis_outage_before_sending_is_a_503_that_keeps_the_order_as_not_sent
     assert first.status_code == 503 and first.json()["order_id"] == order.order_id
     assert (order.status, order.status_message) == ("REJECTED", "Not sent: BudhiTrade could not take the broker's "
                                                                 "call budget.")
-    assert again.status_code == 503 and Order.objects.count() == 1  # replayed, not "still being processed"
+    # Answered from the saved order (not "still being processed", nothing placed again): it was not sent.
+    assert again.status_code == 400 and again.json()["error"].startswith("Not sent") and Order.objects.count() == 1
     assert not kite_wire.calls("/orders/regular")
 
 

@@ -113,3 +113,15 @@ def test_a_feed_cancellation_keeps_the_cancelled_amount(book_account):
     order.refresh_from_db()
     assert (order.status, order.pending_quantity, order.cancelled_quantity) == ("CANCELLED", 0, 5)
     assert Order.objects.count() == 1
+
+
+def test_a_late_feed_update_with_fewer_fills_takes_nothing_back(book_account):
+    order = stored_order(book_account, "109", filled_quantity=6, pending_quantity=4)
+
+    changed = services.order_progress_apply(connection=book_account, progress=OrderProgress(
+        broker_order_id="109", status=OrderStatus.OPEN, filled_quantity=2, pending_quantity=8,
+        average_price=D("1499")))
+
+    order.refresh_from_db()
+    assert changed is False
+    assert (order.status, order.filled_quantity, order.pending_quantity) == ("OPEN", 6, 4)

@@ -104,6 +104,8 @@ def test_dashboard_never_values_a_missing_price_at_zero(user_api, kite_account):
     assert body["portfolio_overview"]["value"] == pytest.approx(FUNDS_NET + FUNDS_DEBITS + 110.5 * 10)
     assert body["portfolio_overview"]["prices_missing"] == body["overall_profit"]["prices_missing"] == 2
     assert body["overall_profit"]["value"] == 105.0
+    assert body["overall_profit"]["percentage"] == round(105.0 / (100 * 10) * 100, 2)  # over the priced rows' cost
+    assert body["allocated_funds"] == pytest.approx(100 * 14 + FUNDS_DEBITS)  # every holding's cost is known
     trades = {row["stock"]: row for row in body["ongoing_trades"]}
     assert (trades["IDEA"]["profit"], trades["IDEA"]["price_missing"]) == (None, True)
     assert (trades["BANKNIFTY25NOVFUT"]["profit"], trades["BANKNIFTY25NOVFUT"]["price_missing"]) == (None, True)

@@ -10,6 +10,7 @@ django_http = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from budhitrade.asgi_body import ChunkedBodyLimit  # noqa: E402
 from budhitrade.channels_auth import BrowserOriginValidator, JWTQueryAuthMiddleware  # noqa: E402
 from budhitrade.routing import websocket_urlpatterns  # noqa: E402
 
@@ -26,7 +27,7 @@ async def websocket_not_found(scope, receive, send):
 
 application = ProtocolTypeRouter(
     {
-        "http": django_http,
+        "http": ChunkedBodyLimit(django_http),
         # The API's own hosts and the frontend's CORS origins may open sockets.
         "websocket": BrowserOriginValidator(
             JWTQueryAuthMiddleware(URLRouter([*websocket_urlpatterns, re_path(r"", websocket_not_found)])),

@@ -80,8 +80,8 @@ class BodySizeLimitMiddleware:
     """Refuses a body declared larger than MAX_REQUEST_BODY_BYTES with a 413, before anything reads it.
 
     It runs ahead of every reader of the body (forms, CSRF, DRF's parsers), whatever the content type;
-    a body that declares no length (chunked) is bounded where Django reads it
-    (DATA_UPLOAD_MAX_MEMORY_SIZE, never above ours) and answered 413 there too.
+    a body that declares no length (chunked) is read and bounded before Django
+    (budhitrade.asgi_body), which then declares its length.
     """
 
     def __init__(self, get_response):

@@ -105,7 +105,7 @@ def test_oversized_admin_login_form_is_413(client):
 
 @pytest.mark.django_db(transaction=True)
 async def test_oversized_body_that_declares_no_length_is_413_on_the_asgi_application():
-    """A chunked body carries no Content-Length: Django's own bound catches it where a form is read."""
+    """A chunked body carries no Content-Length: it is read and bounded before Django (budhitrade.asgi_body)."""
     from channels.testing import HttpCommunicator
 
     from budhitrade.asgi import application

@@ -53,6 +53,26 @@ def test_oversized_chunked_form_is_413_on_daphne(live_daphne):
     assert response.json()["status_code"] == 413
 
 
+def _chunked(body: bytes):
+    for start in range(0, len(body), 65536):
+        yield body[start:start + 65536]
+
+
+def test_chunked_json_over_the_limit_is_413_and_under_it_is_read_on_daphne(live_daphne, user):
+    base = f"http://127.0.0.1:{live_daphne}"
+    headers = {"Content-Type": "application/json"}
+
+    over = requests.post(f"{base}/api/auth/token", data=_chunked(padded_json({"username": "x"}, SHIPPED_LIMIT + 1)),
+                         headers=headers, timeout=30)
+    under = requests.post(f"{base}/api/auth/token", headers=headers, timeout=30,
+                          data=_chunked(padded_json({"username": user.username, "password": "wrong"}, 100_000)))
+
+    assert over.request.headers.get("Transfer-Encoding") == "chunked"
+    assert over.status_code == 413 and over.json() == {
+        "detail": f"Request body is larger than {SHIPPED_LIMIT} bytes.", "status_code": 413}
+    assert under.status_code == 401, under.text[:300]  # the body was read: a wrong password, not a missing field
+
+
 @pytest.mark.parametrize("path", ["/ws/nowhere", "/ws/orders", "/ws/connections/extra", "/"])
 def test_websocket_to_a_path_no_app_serves_is_refused_at_the_handshake_on_daphne(live_daphne, user, path):
     token = bearer(user).split(" ", 1)[1]

@@ -59,11 +59,9 @@ def document() -> dict:
 
 
 @pytest.fixture
-def world(db, make_user, monkeypatch, settings):
+def world(db, make_user, monkeypatch):
     """A user with a connected broker account, a pending login, an open order; the broker fails every call."""
     monkeypatch.setitem(registry.ADAPTERS, Broker.ZERODHA, FailingBroker)
-    settings.BROKER_API_RATE_LIMITS = {}
-    settings.BROKER_ORDER_RATE_LIMITS = {}
     user = make_user("asha")
     connection = BrokerConnection.objects.create(
         user=user, broker=Broker.ZERODHA, account_id=ACCOUNT, status=ConnectionStatus.CONNECTED,

@@ -45,15 +45,16 @@ def push_receive(*, connection: BrokerConnection, push: Push, source: str) -> bo
     found = Q(broker_tag=update.tag) if update.tag else Q(pk__in=[])
     if update.broker_order_id:
         found |= Q(broker_order_id=update.broker_order_id)
-    order = Order.objects.filter(found, connection=connection).first()
+    order = Order.objects.filter(found, connection=connection).select_related("connection").first()
     if order is None:  # an order placed elsewhere than BudhiTrade
         return False
     if order.status == OrderStatus.PENDING and update.status == OrderStatus.OPEN and not push.fills:
         return False
     changed = services.order_apply(order=order, state=update, fills=list(push.fills), source=source)
-    recorded = order.trades.aggregate(total=Sum("quantity"))["total"] or 0
-    if update.filled_quantity > recorded:
-        transaction.on_commit(lambda: order_reconcile_task.delay(str(connection.pk)))
+    if not push.fills and update.filled_quantity:  # the broker sends its fills apart: fetch any not yet recorded
+        recorded = order.trades.aggregate(total=Sum("quantity"))["total"] or 0
+        if update.filled_quantity > recorded:
+            transaction.on_commit(lambda: order_reconcile_task.delay(str(connection.pk)))
     return changed
 
 

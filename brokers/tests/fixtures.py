@@ -268,3 +268,28 @@ def wait_for(condition, timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+from brokers.adapters.base import BrokerAdapter  # noqa: E402
+from brokers.domain import Broker  # noqa: E402
+
+
+class StubAdapter(BrokerAdapter):
+    """A hand-written broker for service tests: no login, an empty portfolio; a test's subclass answers the rest."""
+
+    broker = Broker.ZERODHA
+
+    def login_start(self, *, otp="", state=""):
+        raise NotImplementedError
+
+    def logout(self):
+        pass
+
+    def holdings(self):
+        return []
+
+    def positions(self):
+        return []
+
+    def funds(self):
+        return []

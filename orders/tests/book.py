@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from brokers.adapters import registry
-from brokers.adapters.base import BrokerAdapter
 from brokers.calendar import IST
 from brokers.domain import Broker, BrokerOrder, Fill, InstrumentSpec, OrderStatus
 from brokers.models import BrokerConnection
+from brokers.tests.fixtures import StubAdapter
 from orders.models import Order
 
 D = Decimal
@@ -33,29 +33,13 @@ def fill(broker_order_id: str, trade_id: str, quantity: int, **fields) -> Fill:
                    "price": D("1499.5"), "exchange_order_id": f"X{broker_order_id}", **fields})
 
 
-class BookAdapter(BrokerAdapter):
+class BookAdapter(StubAdapter):
     """A broker answering from `book` and `fills`; it takes orders and says how an instrument may be ordered."""
 
-    broker = Broker.ZERODHA
     book: list[BrokerOrder] = []
     fills: list[Fill] = []
     spec: InstrumentSpec | None = None
     placed: list = []
-
-    def login_start(self, *, otp="", state=""):
-        raise NotImplementedError
-
-    def logout(self):
-        pass
-
-    def holdings(self):
-        return []
-
-    def positions(self):
-        return []
-
-    def funds(self):
-        return []
 
     def instrument_spec(self, *, exchange, tradingsymbol):
         return BookAdapter.spec

@@ -7,10 +7,9 @@ from urllib.parse import parse_qs
 import pytest
 
 from brokers.adapters import registry
-from brokers.adapters.base import BrokerAdapter
 from brokers.domain import Broker, FundsSegment, SegmentFunds
 from brokers.models import BrokerConnection
-from brokers.tests.fixtures import NEO_TRADE_HOST
+from brokers.tests.fixtures import NEO_TRADE_HOST, StubAdapter
 
 pytestmark = pytest.mark.django_db
 URL = "/api/portfolio/limits"
@@ -233,22 +232,8 @@ def test_paper_account_answers_with_numbers(user_api):
 # --- The base default: limits derived from funds() ------------------------------------------
 
 
-class FundsOnlyAdapter(BrokerAdapter):
+class FundsOnlyAdapter(StubAdapter):
     """A broker with equity and commodity funds and no limits call of its own."""
-
-    broker = Broker.ZERODHA
-
-    def login_start(self, *, otp="", state=""):
-        raise NotImplementedError
-
-    def logout(self):
-        pass
-
-    def holdings(self):
-        return []
-
-    def positions(self):
-        return []
 
     def funds(self):
         return [

@@ -19,6 +19,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
 
 from brokers.domain import Broker, DepthLevel
 from brokers.paper import ledger
@@ -31,6 +34,7 @@ logger = logging.getLogger("budhitrade.paper")
 
 DEPTH_LEVELS = 5
 OPEN_STATES = ledger.OPEN_ORDER_STATES
+PRICED = ("LIMIT", "SL")  # capped at their price; MARKET and SL-M take what the depth offers
 
 
 class OrderRefused(ValueError):
@@ -78,7 +82,7 @@ def _match(order: PaperOrder, now: datetime) -> list[PaperTrade]:
     """Fill what the market allows now; returns the new trades (the order is saved by the caller)."""
     if order.status not in OPEN_STATES or not session_is_open(now):
         return []
-    instrument = PaperInstrument.objects.get(pk=order.instrument_id)
+    instrument = order.instrument
     last = instrument.last_price
     buying = order.transaction_type == "BUY"
     if order.status == "TRIGGER PENDING":
@@ -86,7 +90,7 @@ def _match(order: PaperOrder, now: datetime) -> list[PaperTrade]:
             order.status = "OPEN"
         else:
             return []
-    cap = order.price if order.order_type in ("LIMIT", "SL") else None
+    cap = order.price if order.order_type in PRICED else None
     trades, remaining = [], order.quantity - order.filled_quantity
     for level in range(DEPTH_LEVELS):
         if remaining <= 0:
@@ -125,6 +129,7 @@ def engine_accept(*, account_id: str, instrument: PaperInstrument, transaction_t
     """Take an order into the book after the exchange's and the RMS's checks; a refused one is REJECTED."""
     now = market_clock()
     account = PaperAccount.objects.get(account_id=account_id)
+    instrument = PaperInstrument.objects.get(pk=instrument.pk)  # the price now, not when the caller looked it up
     order = PaperOrder(
         order_id=_new_id(), account=account, instrument=instrument, tag=tag, transaction_type=transaction_type,
         order_type=order_type, product=product, variety=variety, validity=validity, quantity=quantity,
@@ -217,26 +222,74 @@ def engine_cancel(*, order_id: str, account_id: str) -> PaperOrder:
     return order
 
 
+def _fillable():
+    """(id, account id) of the open orders the market lets fill now, in one query (a union of one branch per
+    kind of order, each served by a partial index): everything `_match` would change, and nothing else.
+
+    Market and triggered SL-M orders with quantity left fill from the depth every step, as do limit orders
+    through the touch (what the depth could not fill at once fills on later steps); a stop whose trigger the
+    last price has crossed. Every branch is asked every step, whether its instrument moved or not: an order
+    taken or changed while a step ran was matched against the price before that step. An IOC order still
+    open was taken while the market was shut and is settled at once.
+    """
+    orders = PaperOrder.objects.order_by().values_list("pk", "account_id")
+    last, floor = F("instrument__last_price"), Greatest(F("instrument__last_price"), F("instrument__tick_size"))
+    resting = orders.filter(status="OPEN", order_type__in=PRICED)
+    branches = [
+        orders.filter(status="OPEN", order_type__in=("MARKET", "SL-M"), quantity__gt=F("filled_quantity")),
+        orders.filter(status="OPEN", validity="IOC"),
+        resting.filter(transaction_type="BUY", price__gte=last),
+        resting.filter(transaction_type="SELL", price__lte=floor),
+    ]
+    stops = orders.filter(status="TRIGGER PENDING")
+    branches += [stops.filter(transaction_type="BUY", trigger_price__lte=last),
+                 stops.filter(transaction_type="SELL", trigger_price__gte=last)]
+    return branches[0].union(*branches[1:], all=True)
+
+
+def _lock(candidates) -> list[PaperOrder]:
+    """Lock the accounts of (id, account id) `candidates`, by pk, then those orders, in time order: the lock
+    order of every writer here. An order whose account was not locked is left for the next step."""
+    rows = list(candidates)
+    if not rows:
+        return []
+    accounts = list(PaperAccount.objects.select_for_update().filter(pk__in={account for _, account in rows})
+                    .order_by("pk").values_list("pk", flat=True))
+    return list(PaperOrder.objects.select_for_update(of=("self",)).select_related("instrument", "account")
+                .filter(pk__in={pk for pk, _ in rows}, account_id__in=accounts, status__in=OPEN_STATES))
+
+
+def _cancel_all(orders, message: str, now: datetime) -> int:
+    """Cancel every open order of the queryset `orders`: one locking read, one update, an announcement each."""
+    cancelled = _lock(orders.filter(status__in=OPEN_STATES).order_by().values_list("pk", "account_id"))
+    if not cancelled:
+        return 0
+    PaperOrder.objects.filter(pk__in=[order.pk for order in cancelled]).update(
+        status="CANCELLED", status_message=message, exchange_timestamp=now, updated_at=timezone.now())
+    for order in cancelled:
+        _finish(order, "CANCELLED", message, now)
+        _announce(order, [])
+    return len(cancelled)
+
+
 def engine_step(*, now: datetime, event: str = "") -> int:
-    """Match every open order at the market's prices now; at 15:20 cancel open MIS orders, at the close DAY ones.
+    """Match the open orders the market's prices let fill now; at 15:20 cancel open MIS orders, at the close
+    DAY ones.
 
     Runs inside the market's advance transaction. Returns how many orders changed.
     """
     changed = 0
-    # Accounts first, in one order, then their orders: the lock order of every other writer here.
-    open_orders = PaperOrder.objects.filter(status__in=OPEN_STATES)
-    list(PaperAccount.objects.select_for_update().filter(pk__in=open_orders.values("account_id"))
-         .order_by("pk").values_list("pk", flat=True))
-    orders = open_orders.select_for_update(of=("self",)).select_related("account")
-    for order in orders:
-        before = (order.status, order.filled_quantity)
-        trades = _match(order, now)
-        if event == "square_off" and order.product == "MIS" and order.status in OPEN_STATES:
-            _finish(order, "CANCELLED", "Intraday order cancelled at the 15:20 square-off", now)
-        elif event == "close" and order.status in OPEN_STATES:
-            _finish(order, "CANCELLED", "Order expired at the close", now)
-        if (order.status, order.filled_quantity) != before:
-            order.save()
-            _announce(order, trades)
-            changed += 1
+    if session_is_open(now):
+        for order in _lock(_fillable()):
+            before = (order.status, order.filled_quantity)
+            trades = _match(order, now)
+            if (order.status, order.filled_quantity) != before:
+                order.save()
+                _announce(order, trades)
+                changed += 1
+    if event == "square_off":
+        changed += _cancel_all(PaperOrder.objects.filter(product="MIS"),
+                               "Intraday order cancelled at the 15:20 square-off", now)
+    elif event == "close":
+        changed += _cancel_all(PaperOrder.objects.all(), "Order expired at the close", now)
     return changed

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import DecimalField, F, Sum
+from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
 
 from brokers.paper.catalogue import INDICES
 from brokers.paper.models import PaperAccount, PaperHolding, PaperInstrument, PaperOrder, PaperPosition
@@ -150,12 +150,26 @@ def _everything(instrument: PaperInstrument, product: str) -> bool:
     return True
 
 
+_LISTING = ("token", "tradingsymbol", "name", "exchange", "instrument_type", "underlying", "expiry", "strike",
+            "lot_size", "tick_size", "isin", "active", "last_price")
+
+
 def open_order_margin(account: PaperAccount, *,
                       include: Callable[[PaperInstrument, str], bool] = _everything) -> Decimal:
-    """What the account's open orders that `include` keeps (all by default) block."""
-    return sum((order.margin_per_unit * (order.quantity - order.filled_quantity)
-                for order in _open_orders(account).select_related("instrument")
-                if include(order.instrument, order.product)), ZERO)
+    """What the account's open orders that `include` keeps (all by default) block: summed by the database, by
+    instrument and product when `include` chooses (one row each, with the listing `include` may look at)."""
+    orders = _open_orders(account)
+    if include is _everything:
+        return _blocked_by(orders)
+    rows = (orders.order_by().values("instrument_id", "product", *(f"instrument__{name}" for name in _LISTING))
+            .annotate(blocked=Sum(F("margin_per_unit") * (F("quantity") - F("filled_quantity")),
+                                  output_field=DecimalField(max_digits=24, decimal_places=6))))
+    total = ZERO
+    for row in rows:
+        instrument = PaperInstrument(pk=row["instrument_id"], **{name: row[f"instrument__{name}"] for name in _LISTING})
+        if include(instrument, row["product"]):
+            total += row["blocked"]
+    return total
 
 
 def funds_compute(account: PaperAccount, positions: Iterable[PaperPosition], *, blocked: Decimal = ZERO,
@@ -197,8 +211,7 @@ def order_reference_price(order: PaperOrder, instrument: PaperInstrument) -> Dec
 
 
 def _apply(account: PaperAccount, position: PaperPosition, instrument: PaperInstrument, side: str, quantity: int,
-           price: Decimal) -> None:
-    value = price * quantity
+           value: Decimal) -> None:
     if side == "BUY":
         position.buy_quantity += quantity
         position.buy_value += value
@@ -207,6 +220,21 @@ def _apply(account: PaperAccount, position: PaperPosition, instrument: PaperInst
         position.sell_value += value
     if _pays_premium(position, instrument):
         account.cash += -value if side == "BUY" else value
+
+
+def _others_effect(others, *, instrument: PaperInstrument, side: str, product: str) -> tuple[int, Decimal, Decimal]:
+    """Of a queryset of open orders, in one aggregate: (quantity and value, at each one's reference price, of
+    those on the same side of the same position, margin the rest block)."""
+    alike = Q(instrument=instrument, product=product, transaction_type=side)
+    remaining = F("quantity") - F("filled_quantity")
+    reference = Case(When(order_type__in=("LIMIT", "SL"), then=F("price")), default=Value(instrument.last_price),
+                     output_field=DecimalField(max_digits=14, decimal_places=2))
+    money = DecimalField(max_digits=24, decimal_places=6)
+    sums = others.aggregate(
+        same_way=Sum(remaining, filter=alike),
+        same_way_value=Sum(remaining * reference, filter=alike, output_field=money),
+        blocked=Sum(F("margin_per_unit") * remaining, filter=~alike, output_field=money))
+    return sums["same_way"] or 0, sums["same_way_value"] or ZERO, sums["blocked"] or ZERO
 
 
 def _book(account: PaperAccount, *, instrument: PaperInstrument, side: str, quantity: int, price: Decimal,
@@ -232,23 +260,19 @@ def _book(account: PaperAccount, *, instrument: PaperInstrument, side: str, quan
         position = PaperPosition(account=account, instrument=instrument, product=product)
         positions.append(position)
     position.instrument = instrument
-    same_way, blocked = [], ZERO
+    same_way, blocked = 0, ZERO
     if others is not None:
-        alike = {"instrument": instrument, "product": product, "transaction_type": side}
-        same_way = list(others.filter(**alike))
-        blocked = _blocked_by(others.exclude(**alike))
-    for order in same_way:
-        _apply(account, position, instrument, side, order.quantity - order.filled_quantity,
-               order_reference_price(order, instrument))
+        same_way, value, blocked = _others_effect(others, instrument=instrument, side=side, product=product)
+        if same_way:
+            _apply(account, position, instrument, side, same_way, value)
     if product == "CNC" and side == "SELL":
         held = PaperHolding.objects.filter(account=account, instrument=instrument).values_list("quantity", flat=True).first() or 0
         if quantity > held + position.quantity:
-            selling = sum(order.quantity - order.filled_quantity for order in same_way)
-            raise FillRejected("Insufficient holdings to sell." if not selling else
-                               f"Insufficient holdings to sell: open orders already sell {selling}.")
+            raise FillRejected("Insufficient holdings to sell." if not same_way else
+                               f"Insufficient holdings to sell: open orders already sell {same_way}.")
     spots = _spots()
     before = funds_compute(account, positions, blocked=blocked, spots=spots).net
-    _apply(account, position, instrument, side, quantity, price)
+    _apply(account, position, instrument, side, quantity, price * quantity)
     return position, before, funds_compute(account, positions, blocked=blocked, spots=spots).net
 
 

@@ -339,12 +339,9 @@ def market_advance(*, to: datetime) -> PaperMarket:
         if to <= market.clock_at:
             return market
         for moment, kind, day in _events(market.clock_at, to):
-            if kind == "open":
-                _step(market, moment)  # closes out the walk of the previous session
+            _step(market, moment)
+            if kind == "open":  # the walk of the previous session closed out, a new one opens
                 _open(market, day, moment)
-            else:
-                _step(market, moment)
-            if kind == "open":
                 ledger.ledger_on_market_event(kind, day, moment)
                 engine.engine_step(now=moment, event=kind)
             else:
@@ -361,6 +358,7 @@ def _session(market: PaperMarket) -> tuple[datetime, datetime] | None:
 
 
 def _step(market: PaperMarket, moment: datetime) -> None:
+    """Run the market to `moment`."""
     book = _Book(market.seed)
     session = _session(market)
     if session is not None:

@@ -162,7 +162,18 @@ class PaperOrder(models.Model):
     class Meta:
         db_table = "brokers_paperorder"
         ordering = ["order_timestamp", "id"]
-        indexes = [models.Index(fields=["status"])]
+        # The market's step reads only the orders that can fill (engine._fillable): each branch of that query is
+        # a range scan of one of these partial indexes, whatever the number of orders resting away from the touch.
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["instrument", "transaction_type", "price"], name="paper_order_open_priced",
+                         condition=models.Q(status="OPEN", order_type__in=("LIMIT", "SL"))),
+            models.Index(fields=["instrument", "transaction_type", "trigger_price"], name="paper_order_stop_pending",
+                         condition=models.Q(status="TRIGGER PENDING")),
+            models.Index(fields=["instrument"], name="paper_order_open_taking",
+                         condition=models.Q(status="OPEN") & (models.Q(order_type__in=("MARKET", "SL-M"))
+                                                              | models.Q(validity="IOC"))),
+        ]
 
     @property
     def pending_quantity(self) -> int:

@@ -15,10 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def someone_waits_on_a_lock() -> bool:
-    """PostgreSQL: a session of this database waits on a row lock. (SQLite locks the whole file: a writer
-    cannot even start while another holds it, so there is nothing finer to wait for.)"""
-    if connection.vendor != "postgresql":
-        return True
+    """A session of this database waits on a row lock."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")  # a transaction otherwise sees one frozen snapshot
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "

@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 
 from brokers.models import BrokerConnection
 from budhitrade.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, JsonConsumer
-from orders.services import orders_group
+from orders.lifecycle import orders_group
 
 
 @database_sync_to_async

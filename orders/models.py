@@ -35,6 +35,9 @@ class Order(models.Model):
     broker_tag = models.CharField(max_length=20, unique=True, help_text="Unique per order: how a lost answer is found.")
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     filled_quantity = models.IntegerField(default=0)
+    # The quantity of the fills recorded (Trade rows), kept with them: a finished order whose recorded fills fall
+    # short of its filled quantity still needs the broker's trade book.
+    traded_quantity = models.IntegerField(default=0)
     pending_quantity = models.IntegerField(default=0)
     average_price = models.DecimalField(max_digits=14, decimal_places=4, default=0)
     status_message = models.TextField(blank=True, default="")
@@ -52,7 +55,14 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["connection", "status"]), models.Index(fields=["connection", "-created_at"])]
+        indexes = [
+            models.Index(fields=["connection", "status"]), models.Index(fields=["connection", "-created_at"]),
+            # What the reconcile reads: the unfinished orders, and those whose fills are not all recorded (both few).
+            models.Index(fields=["connection"], name="order_unfinished",
+                         condition=~models.Q(status__in=["COMPLETE", "REJECTED", "CANCELLED"])),
+            models.Index(fields=["connection"], name="order_fills_unrecorded",
+                         condition=models.Q(filled_quantity__gt=models.F("traded_quantity"))),
+        ]
 
     def __str__(self) -> str:
         return f"{self.transaction_type} {self.quantity} {self.tradingsymbol} ({self.status})"

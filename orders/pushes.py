@@ -12,8 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from brokers.adapters.base import BrokerAuthRejected
 from brokers.adapters.registry import adapter_class, adapter_for
@@ -21,9 +20,8 @@ from brokers.domain import BrokerOrder, OrderStatus
 from brokers.models import BrokerConnection
 from brokers.pushes import Push, PushSource
 from budhitrade.errors import Forbidden, InvalidInput
-from orders import services
+from orders.lifecycle import fills_follow_apart, order_apply, order_progress_apply, reconcile_on_commit
 from orders.models import Order
-from orders.tasks import order_reconcile_task
 
 logger = logging.getLogger("budhitrade.orders")
 
@@ -36,12 +34,13 @@ def push_receive(*, connection: BrokerConnection, push: Push, source: str) -> bo
     took it is left to the placing call, which records the acceptance when the
     broker answers; one that fills it or ends it is applied at once. Fills the
     broker sends apart from its update come from the trade book, by a
-    reconcile queued here. A progress update (what moved) is applied by the
-    broker's id; see `services.order_progress_apply`.
+    reconcile asked for here (coalesced per account; never where the broker's
+    pushes carry every change). A progress update (what moved) is applied by
+    the broker's id; see `lifecycle.order_progress_apply`.
     """
     update = push.update
     if not isinstance(update, BrokerOrder):
-        return services.order_progress_apply(connection=connection, progress=update, source=source)
+        return order_progress_apply(connection=connection, progress=update, source=source)
     found = Q(broker_tag=update.tag) if update.tag else Q(pk__in=[])
     if update.broker_order_id:
         found |= Q(broker_order_id=update.broker_order_id)
@@ -50,11 +49,11 @@ def push_receive(*, connection: BrokerConnection, push: Push, source: str) -> bo
         return False
     if order.status == OrderStatus.PENDING and update.status == OrderStatus.OPEN and not push.fills:
         return False
-    changed = services.order_apply(order=order, state=update, fills=list(push.fills), source=source)
-    if not push.fills and update.filled_quantity:  # the broker sends its fills apart: fetch any not yet recorded
-        recorded = order.trades.aggregate(total=Sum("quantity"))["total"] or 0
-        if update.filled_quantity > recorded:
-            transaction.on_commit(lambda: order_reconcile_task.delay(str(connection.pk)))
+    changed = order_apply(order=order, state=update, fills=list(push.fills), source=source)
+    # The broker sent its fills apart: fetch any not yet recorded (this push recorded none, so the order's traded
+    # quantity as read above is still its own).
+    if not push.fills and update.filled_quantity > order.traded_quantity and fills_follow_apart(connection):
+        reconcile_on_commit(connection)
     return changed
 
 

@@ -1,4 +1,4 @@
-"""Periodic order jobs; each only calls a service."""
+"""Order jobs; each only calls a service. They are queued by name through orders/jobs.py."""
 
 from __future__ import annotations
 
@@ -9,39 +9,42 @@ from celery import shared_task
 from brokers.adapters.base import BrokerError
 from brokers.models import BrokerConnection
 from budhitrade.errors import ServiceError
-from orders import services
-from orders.models import Order
+from orders import jobs
+from orders.reconcile import connections_to_reconcile, order_reconcile
+from orders.services import position_refresh
 
 logger = logging.getLogger("budhitrade.orders")
 
 
 @shared_task
 def order_reconcile_due_task() -> int:
-    """Queue a reconcile for every connected account with orders its broker can tell more about (Kite, Neo and
-    paper alike): unfinished ones, and finished ones whose fills are not all recorded."""
-    ids = list(Order.objects.filter(pk__in=services.orders_to_reconcile().values("pk"),
-                                    connection__status="connected")
-               .values_list("connection_id", flat=True).distinct())
+    """Ask for a reconcile of every connected account with orders its broker can tell more about: unfinished ones
+    and finished ones whose fills are not all recorded, or, where the broker's pushes carry every change, those a
+    call left PENDING or UNKNOWN. An account whose reconcile is queued already is not asked twice."""
+    ids = connections_to_reconcile()
     for connection_id in ids:
-        order_reconcile_task.delay(str(connection_id))
+        jobs.reconcile_request(connection_id)
     return len(ids)
 
 
 @shared_task(ignore_result=True)
 def order_reconcile_task(connection_id: str) -> None:
-    """Bring one account's unfinished orders up to its broker's order book."""
+    """Bring one account's orders up to its broker's books, unless its reconcile is running (then again later)."""
     connection = BrokerConnection.objects.filter(pk=connection_id).first()
-    if connection is None:
+    if connection is None or not jobs.reconcile_begin(connection_id):
         return
     try:
-        services.order_reconcile(connection=connection)
+        order_reconcile(connection=connection)
     except (BrokerError, ServiceError) as error:
         logger.info("order_reconcile_failed", extra={"account_id": connection.account_id, "reason": error.detail})
+    finally:
+        jobs.reconcile_end(connection_id)
 
 
 @shared_task(ignore_result=True)
 def position_refresh_task(connection_id: str, tradingsymbol: str) -> None:
     """After a fill, off the request and the market loop: sync the account and push the position."""
+    jobs.position_refresh_begin(connection_id, tradingsymbol)
     connection = BrokerConnection.objects.filter(pk=connection_id).first()
     if connection is not None:
-        services.position_refresh(connection=connection, tradingsymbol=tradingsymbol)
+        position_refresh(connection=connection, tradingsymbol=tradingsymbol)

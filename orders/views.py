@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -19,7 +20,7 @@ from rest_framework.views import APIView
 from brokers.domain import Broker, OrderChange, OrderRequest, OrderStatus
 from budhitrade.errors import Conflict, InvalidInput, NotFound, ServiceError, outage_of
 from budhitrade.exceptions import api_exception_handler
-from orders import pushes, selectors, services
+from orders import batches, pushes, reconcile, selectors, services
 from orders.models import IdempotencyRecord, Order
 from portfolio.views import account_from_path
 
@@ -119,6 +120,36 @@ def _order_body(order: Order) -> dict:
     return body
 
 
+ORDER_FIELDS = tuple(OrderOutputSerializer().fields)
+ORDER_TIMES = ("order_timestamp", "exchange_timestamp", "exchange_update_timestamp")
+
+
+def _drf_time(value, zone) -> str:
+    """A time as DRF's DateTimeField renders it: ISO 8601 in the current time zone, UTC as Z."""
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _order_rows(orders) -> list[dict]:
+    """`_order_body` of each order, from `values()` in one pass: 200 rows cost a fraction of 200 serializers.
+
+    The database names the columns (`order_id` too); Python renders what only it renders byte for byte as
+    today: times in DRF's format, the average price rounded as a float to 2 places, money as floats.
+    """
+    zone = timezone.get_current_timezone()
+    rows = list(selectors.order_columns(orders, ORDER_FIELDS))
+    for row in rows:
+        row["average_price"] = round(float(row["average_price"]), 2)
+        if row["price"] is not None:
+            row["price"] = float(row["price"])
+        if row["trigger_price"] is not None:
+            row["trigger_price"] = float(row["trigger_price"])
+        for name in ORDER_TIMES:
+            if row[name] is not None:
+                row[name] = _drf_time(row[name], zone)
+    return rows
+
+
 def _limit(request, *, default: int) -> int:
     """The `?limit=` of a list: 1 to 1000."""
     raw = request.query_params.get("limit", str(default))
@@ -209,7 +240,7 @@ def _recover(request, record: IdempotencyRecord, handler):
     if not saved:
         return _answer(request, record, handler)
     record.orders.add(*saved)
-    services.order_reconcile(connection=saved[0].connection)
+    reconcile.order_reconcile(connection=saved[0].connection)
     orders = [Order.objects.get(pk=order.pk) for order in saved]
     if len(orders) > 1 or orders[0].status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
         raise Conflict("A request with this Idempotency-Key lost its answer; its orders are being settled with "
@@ -236,7 +267,7 @@ def _replay(request, record: IdempotencyRecord) -> Response:
     unsettled = [order for order in orders
                  if order.status == OrderStatus.UNKNOWN or (outage and order.status == OrderStatus.PENDING)]
     if unsettled:
-        services.order_reconcile(connection=unsettled[0].connection)
+        reconcile.order_reconcile(connection=unsettled[0].connection)
         orders = [Order.objects.select_related("connection").get(pk=order.pk) for order in orders]
     if len(orders) == 1 and (unsettled or outage) and orders[0].status not in (OrderStatus.PENDING,
                                                                                OrderStatus.UNKNOWN):
@@ -276,9 +307,9 @@ class OrderListCreateView(APIView):
         status = request.query_params.get("status") or None
         if status is not None and status not in OrderStatus.values:
             raise InvalidInput(f"Unknown status {status!r}; use one of {', '.join(OrderStatus.values)}.")
-        orders = list(selectors.order_list(connection=connection, status=status)[:_limit(request, default=100)])
+        orders = _order_rows(selectors.order_list(connection=connection, status=status)[:_limit(request, default=100)])
         return Response({"status": "success", "account_id": connection.account_id, "count": len(orders),
-                         "orders": [_order_body(order) for order in orders]})
+                         "orders": orders})
 
     @extend_schema(operation_id="orders_place", request=OrderInputSerializer, parameters=[IDEMPOTENCY_HEADER],
                    responses={200: PLACE_OUTPUT, 400: REJECTED_OUTPUT, 409: SAVED_ORDER_ERROR,
@@ -311,7 +342,11 @@ class OrderDetailView(APIView):
 
     @extend_schema(operation_id="orders_detail", responses={200: OrderOutputSerializer})
     def get(self, request, account_id, order_id):
-        return Response(_order_body(_find_order(account_from_path(request, account_id), order_id)))
+        connection = account_from_path(request, account_id)
+        found = _order_rows(selectors.order_find(connection=connection, order_id=order_id)[:1])
+        if not found:
+            raise NotFound("No such order on this account.")
+        return Response(found[0])
 
     @extend_schema(operation_id="orders_modify", request=OrderChangeSerializer,
                    responses={200: OrderOutputSerializer, 400: REJECTED_OUTPUT})
@@ -336,10 +371,21 @@ class OrderHistoryView(APIView):
         "history": serializers.ListField(child=serializers.DictField())})})
     def get(self, request, account_id, order_id):
         order = _find_order(account_from_path(request, account_id), order_id)
-        history = [{"status": event.status, "filled_quantity": event.filled_quantity,
-                    "average_price": float(round(event.average_price, 2)), "message": event.message,
-                    "source": event.source, "timestamp": event.at.isoformat()} for event in order.events.all()]
+        history = list(selectors.order_event_list(order=order).values(
+            "status", "filled_quantity", "average_price", "message", "source", timestamp=F("at")))
+        for event in history:
+            event["average_price"] = float(round(event["average_price"], 2))
+            event["timestamp"] = event["timestamp"].isoformat()
         return Response({"status": "success", "order_id": order.order_id, "history": history})
+
+
+# A fill as the trade book sends it, with its order's columns. Trade's own `order_id` (the key) takes the name, so the
+# rows are zipped from `values_list`.
+TRADE_COLUMNS = {"trade_id": "trade_id", "order_id": selectors.order_id_column("order__"),
+                 "exchange_order_id": "exchange_order_id", "tradingsymbol": "order__tradingsymbol",
+                 "exchange": "order__exchange", "transaction_type": "order__transaction_type",
+                 "product": "order__product", "quantity": "quantity", "price": "price",
+                 "fill_timestamp": "fill_timestamp", "exchange_timestamp": "exchange_timestamp"}
 
 
 class TradeListView(APIView):
@@ -355,13 +401,13 @@ class TradeListView(APIView):
         limit = _limit(request, default=500)
         order_id = request.query_params.get("order_id")
         order = _find_order(connection, order_id) if order_id else None
-        trades = [{"trade_id": trade.trade_id, "order_id": trade.order.order_id,
-                   "exchange_order_id": trade.exchange_order_id, "tradingsymbol": trade.order.tradingsymbol,
-                   "exchange": trade.order.exchange, "transaction_type": trade.order.transaction_type,
-                   "product": trade.order.product, "quantity": trade.quantity, "price": float(trade.price),
-                   "fill_timestamp": trade.fill_timestamp.isoformat() if trade.fill_timestamp else None,
-                   "exchange_timestamp": trade.exchange_timestamp.isoformat() if trade.exchange_timestamp else None}
-                  for trade in selectors.trade_list(connection=connection, order=order)[:limit]]
+        trades = [dict(zip(TRADE_COLUMNS, row)) for row in selectors.trade_list(connection=connection, order=order)
+                  .values_list(*TRADE_COLUMNS.values())[:limit]]
+        for trade in trades:
+            trade["price"] = float(trade["price"])
+            for name in ("fill_timestamp", "exchange_timestamp"):
+                if trade[name] is not None:
+                    trade[name] = trade[name].isoformat()
         return Response({"status": "success", "account_id": connection.account_id, "count": len(trades),
                          "trades": trades})
 
@@ -390,7 +436,7 @@ class BatchOrderView(APIView):
             raise InvalidInput("Some orders are invalid; nothing was placed.", errors=errors)
 
         def place(record):
-            batch_id, outcomes = services.batch_place(
+            batch_id, outcomes = batches.batch_place(
                 connection=connection, requests=requests,
                 rollback_on_failure=batch.validated_data["rollback_on_failure"],
                 idempotency_key=record.key if record else "")

@@ -96,6 +96,10 @@ class BrokerAdapter(ABC):
     # True where the broker streams order updates that `order_updates()` yields: the order-feed process holds
     # that stream open for each connected account.
     streams_order_updates: ClassVar[bool] = False
+    # True where every change the exchange makes to an order reaches BudhiTrade as a push carrying its fills, as it
+    # happens (applied right after the exchange's commit, inside the adapter call that made it): nothing is left
+    # for a reconcile to learn but what a process that died mid-call left PENDING or UNKNOWN.
+    pushes_every_change: ClassVar[bool] = False
     # The seed-002 limits segments that the broker's equity funds pay for
     # (besides ALL); limits() answers zero for the others.
     equity_limits_segments: ClassVar[frozenset[LimitsSegment]] = frozenset(

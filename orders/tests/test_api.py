@@ -6,9 +6,7 @@ import pytest
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 
-from brokers.adapters.base import BrokerTimeout
 from brokers.paper import market
-from brokers.adapters.paper.adapter import PaperAdapter
 from brokers.models import BrokerConnection
 from brokers.paper.models import PaperInstrument, PaperOrder
 from brokers.tests.fixtures import PAPER_START_DAY, ist, wait_for
@@ -260,80 +258,6 @@ def test_same_idempotency_key_and_body_places_once_and_another_body_is_409(user_
     assert first.json() == again.json() and first.status_code == again.status_code == 200
     assert other.status_code == 409
     assert Order.objects.count() == 1 and PaperOrder.objects.count() == 1
-
-
-def test_broker_timeout_then_retry_with_the_same_key_places_one_order(user_api, account, monkeypatch):
-    real_place = PaperAdapter.order_place
-    resting = order(order_type="LIMIT", price=str(ltp("ITC") - 10))
-
-    def placed_but_no_answer(self, request):
-        real_place(self, request)
-        raise BrokerTimeout()
-
-    monkeypatch.setattr(PaperAdapter, "order_place", placed_but_no_answer)
-    lost = user_api.post(f"/accounts/{account}/orders", resting, format="json", HTTP_IDEMPOTENCY_KEY="retry-1")
-    assert lost.status_code == 504
-    assert Order.objects.get().status == "UNKNOWN"
-    monkeypatch.setattr(PaperAdapter, "order_place", real_place)
-
-    retry = user_api.post(f"/accounts/{account}/orders", resting, format="json", HTTP_IDEMPOTENCY_KEY="retry-1")
-
-    assert retry.status_code == 200 and retry.json()["order_id"] == PaperOrder.objects.get().order_id
-    assert Order.objects.count() == 1 and PaperOrder.objects.count() == 1
-    assert Order.objects.get().status == "OPEN"
-
-
-def test_a_lost_answer_after_the_brokers_own_update_keeps_what_the_update_said(user_api, account, monkeypatch):
-    real_place = PaperAdapter.order_place
-
-    def filled_but_no_answer(self, request):
-        real_place(self, request)  # the paper exchange announces the fill during the call
-        raise BrokerTimeout()
-
-    monkeypatch.setattr(PaperAdapter, "order_place", filled_but_no_answer)
-
-    response = place(user_api, account, quantity=10)
-
-    stored = Order.objects.get()
-    assert response.status_code == 200 and response.json()["order_id"] == stored.broker_order_id
-    assert (stored.status, stored.filled_quantity) == ("COMPLETE", 10)
-    assert "UNKNOWN" not in set(stored.events.values_list("status", flat=True))
-
-
-def test_batch_whose_third_order_fails_rolls_back_the_first_two(user_api, account):
-    resting = {"order_type": "LIMIT", "price": str(ltp("ITC") - 10)}
-    body = {"orders": [order(**resting), order(**resting), order(tradingsymbol="MARUTI", quantity=100)],
-            "rollback_on_failure": True}
-
-    response = user_api.post(f"/accounts/{account}/batch-orders", body, format="json").json()
-
-    assert (response["total_orders"], response["succeeded"], response["failed"]) == (3, 0, 3)
-    assert response["batch_id"] and response["order_ids"] == []
-    assert [r["status"] for r in response["results"]] == ["CANCELLED", "CANCELLED", "REJECTED"]
-    assert response["results"][2]["error"] == "Insufficient margin"
-    assert set(Order.objects.values_list("status", flat=True)) == {"CANCELLED", "REJECTED"}
-
-
-def test_a_rolled_back_batch_finds_and_cancels_the_order_whose_answer_was_lost(user_api, account, monkeypatch):
-    real_place = PaperAdapter.order_place
-    calls = []
-
-    def second_answer_lost(self, request):
-        calls.append(request)
-        broker_order_id = real_place(self, request)
-        if len(calls) == 2:
-            raise BrokerTimeout()
-        return broker_order_id
-
-    monkeypatch.setattr(PaperAdapter, "order_place", second_answer_lost)
-    resting = {"order_type": "LIMIT", "price": str(ltp("ITC") - 10)}
-    body = {"orders": [order(**resting), order(**resting), order(**resting)], "rollback_on_failure": True}
-
-    response = user_api.post(f"/accounts/{account}/batch-orders", body, format="json").json()
-
-    assert [r["status"] for r in response["results"]] == ["CANCELLED", "CANCELLED", "NOT SENT"]
-    assert "found at the broker and rolled back" in response["results"][1]["error"]
-    assert sorted(PaperOrder.objects.values_list("status", flat=True)) == ["CANCELLED", "CANCELLED"]
 
 
 def test_batch_without_rollback_keeps_what_was_placed(user_api, account):

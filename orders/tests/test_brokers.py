@@ -235,7 +235,7 @@ def test_kotak_orders_are_checked_against_the_scrip_master(user_api, neo_wired_a
 
 def test_a_postback_finished_order_gets_its_fills_from_the_next_reconcile(api, user_api, kite_wired_account,
                                                                           kite_wire):
-    from orders.services import order_reconcile
+    from orders.reconcile import order_reconcile
     from orders.tasks import order_reconcile_due_task
 
     kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
@@ -295,7 +295,7 @@ def test_an_open_order_of_an_earlier_day_missing_from_the_book_has_expired(user_
 
     from django.utils import timezone
 
-    from orders.services import order_reconcile
+    from orders.reconcile import order_reconcile
 
     kite_wire.reply("POST", "/orders/regular", "orders_place_success.json")
     user_api.post("/accounts/ZX4821/orders", LIMIT_BUY, format="json")

@@ -7,7 +7,7 @@ import pytest
 
 from brokers.calendar import IST
 from brokers.domain import OrderProgress, OrderStatus
-from orders import services
+from orders import lifecycle, reconcile
 from orders.models import Order, Trade
 from orders.tests.book import D, BookAdapter, book_account, book_row, fill, stored_order  # noqa: F401
 
@@ -22,7 +22,7 @@ def test_apply_stores_cancelled_disclosed_ttl_and_exchange_update_time(book_acco
                      exchange_update_timestamp=UPDATED_AT)
     traded_at = datetime(2026, 11, 16, 9, 30, 1, tzinfo=IST)
 
-    changed = services.order_apply(order=order, state=state, source="reconcile",
+    changed = lifecycle.order_apply(order=order, state=state, source="reconcile",
                                    fills=[fill("101", "T1", 4, fill_timestamp=traded_at, exchange_timestamp=traded_at)])
 
     order.refresh_from_db()
@@ -39,7 +39,7 @@ def test_a_cancelled_order_keeps_its_cancelled_amount_through_reconcile(book_acc
                                  cancelled_quantity=7, average_price=D("1499.5"))]
     BookAdapter.fills = [fill("102", "T2", 3)]
 
-    assert services.order_reconcile(connection=book_account) == 1
+    assert reconcile.order_reconcile(connection=book_account) == 1
 
     order.refresh_from_db()
     assert (order.status, order.filled_quantity, order.pending_quantity, order.cancelled_quantity) == (
@@ -51,7 +51,7 @@ def test_an_order_that_expired_with_its_day_counts_its_unfilled_quantity_as_canc
     order = stored_order(book_account, "103", filled_quantity=4, pending_quantity=6,
                          order_timestamp=datetime(2026, 1, 5, 9, 20, tzinfo=IST))
 
-    services.order_reconcile(connection=book_account)  # the book no longer lists it
+    reconcile.order_reconcile(connection=book_account)  # the book no longer lists it
 
     order.refresh_from_db()
     assert (order.status, order.pending_quantity, order.cancelled_quantity) == ("CANCELLED", 0, 6)
@@ -68,7 +68,7 @@ def test_an_unknown_status_keeps_the_orders_status_records_the_rest_and_does_not
     ]
 
     with caplog.at_level(logging.INFO, logger="budhitrade.orders"):
-        changed = services.order_reconcile(connection=book_account)
+        changed = reconcile.order_reconcile(connection=book_account)
 
     odd.refresh_from_db()
     other.refresh_from_db()
@@ -85,7 +85,7 @@ def test_an_unknown_status_never_changes_a_finished_order(book_account):
                          average_price=D("1500"))
     state = book_row("106", "SETTLEMENT HOLD", filled_quantity=10, pending_quantity=5)
 
-    assert services.order_apply(order=order, state=state, fills=[], source="reconcile") is False
+    assert lifecycle.order_apply(order=order, state=state, fills=[], source="reconcile") is False
 
     order.refresh_from_db()
     assert (order.status, order.pending_quantity) == ("COMPLETE", 0)
@@ -94,7 +94,7 @@ def test_an_unknown_status_never_changes_a_finished_order(book_account):
 def test_a_feed_update_with_an_unknown_status_records_its_quantities(book_account):
     order = stored_order(book_account, "107")
 
-    changed = services.order_progress_apply(connection=book_account, progress=OrderProgress(
+    changed = lifecycle.order_progress_apply(connection=book_account, progress=OrderProgress(
         broker_order_id="107", status="PUT ORDER REQ RECEIVED", filled_quantity=5, pending_quantity=5,
         average_price=D("1499.25")))
 
@@ -106,22 +106,10 @@ def test_a_feed_update_with_an_unknown_status_records_its_quantities(book_accoun
 def test_a_feed_cancellation_keeps_the_cancelled_amount(book_account):
     order = stored_order(book_account, "108", filled_quantity=5, pending_quantity=5)
 
-    services.order_progress_apply(connection=book_account, progress=OrderProgress(
+    lifecycle.order_progress_apply(connection=book_account, progress=OrderProgress(
         broker_order_id="108", status=OrderStatus.CANCELLED, filled_quantity=5, pending_quantity=0,
         average_price=D("1499.25"), cancelled_quantity=5))
 
     order.refresh_from_db()
     assert (order.status, order.pending_quantity, order.cancelled_quantity) == ("CANCELLED", 0, 5)
     assert Order.objects.count() == 1
-
-
-def test_a_late_feed_update_with_fewer_fills_takes_nothing_back(book_account):
-    order = stored_order(book_account, "109", filled_quantity=6, pending_quantity=4)
-
-    changed = services.order_progress_apply(connection=book_account, progress=OrderProgress(
-        broker_order_id="109", status=OrderStatus.OPEN, filled_quantity=2, pending_quantity=8,
-        average_price=D("1499")))
-
-    order.refresh_from_db()
-    assert changed is False
-    assert (order.status, order.filled_quantity, order.pending_quantity) == ("OPEN", 6, 4)

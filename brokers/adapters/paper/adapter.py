@@ -51,6 +51,8 @@ class PaperAdapter(BrokerAdapter):
 
     broker = Broker.PAPER
     opens_new_account = True
+    # The engine announces each change with its fills (engine._announce), applied by orders.receivers on commit.
+    pushes_every_change = True
 
     def login_start(self, *, otp: str = "", state: str = "") -> LoginStep:
         """Open (or reopen) a paper account with the requested opening cash."""

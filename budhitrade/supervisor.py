@@ -8,11 +8,16 @@ and changes one rule: a process that exits (while the supervisor is not
 stopping) is started again after a backoff that doubles from
 RESTART_MIN_SECONDS to RESTART_MAX_SECONDS and starts over once the process
 has stayed up for STABLE_SECONDS. Ctrl-C or SIGTERM stops all of them.
+
+A process can be given file descriptors to inherit (`pass_fds`): the web
+processes share one listening socket that `serve` binds, so a web process
+started again takes up the same socket and no connection is refused meanwhile.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import multiprocessing
 import queue
 import signal
@@ -20,6 +25,7 @@ import threading
 import time
 
 from honcho.manager import KILL_WAIT, SIGNALS, Manager
+from honcho.process import Popen
 
 RESTART_MIN_SECONDS = 1.0
 RESTART_MAX_SECONDS = 30.0
@@ -39,8 +45,11 @@ class RestartingManager(Manager):
         self._restart_at: dict[str, float] = {}
         self._stop_requested = threading.Event()
 
-    def add_process(self, name, cmd, quiet=False, env=None, cwd=None):
+    def add_process(self, name, cmd, quiet=False, env=None, cwd=None, pass_fds=()):
+        """honcho's add_process; `pass_fds` stay open in the command (honcho closes every other descriptor)."""
         proc = super().add_process(name, cmd, quiet=quiet, env=env, cwd=cwd)
+        if pass_fds:
+            proc._child_ctor = functools.partial(Popen, pass_fds=tuple(pass_fds))
         self.starts[name] = 0
         self._backoff[name] = self.restart_min
         return proc

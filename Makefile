@@ -15,16 +15,23 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.tx
 
 install: $(VENV)/.installed
 
-migrate: install
-	$(PY) manage.py migrate --noinput
+# Runs its command with DATABASE_URL and REDIS_URL, starting an embedded PostgreSQL and Redis for whichever
+# is unset, and stops them when the command ends (budhitrade/embedded.py).
+EMBEDDED := $(PY) -m budhitrade.embedded
 
-run: migrate
-	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py demo_setup
-	$(PY) manage.py serve
+migrate: install
+	$(EMBEDDED) $(PY) manage.py migrate --noinput
+
+# One runner for every step, so the embedded servers start once; serve replaces the shell (exec), so a
+# signal reaches it directly.
+run: install
+	$(EMBEDDED) sh -c '$(PY) manage.py migrate --noinput \
+	  && $(PY) manage.py collectstatic --noinput --verbosity 0 \
+	  && $(PY) manage.py demo_setup \
+	  && exec $(PY) manage.py serve'
 
 test: install
-	$(PY) -m budhitrade.embedded_redis $(PY) -m pytest
+	$(EMBEDDED) $(PY) -m pytest
 
 clean:
 	rm -rf $(VENV) state

@@ -154,6 +154,20 @@ def start_daphne(args) -> tuple[subprocess.Popen, int]:
 
 # --- (b) ---------------------------------------------------------------------------------------
 
+def accepted_check(accepted: list[str]) -> tuple[bool, bool]:
+    """(every accepted order stored exactly once, known to the paper exchange exactly once under its tag)."""
+    from brokers.paper.models import PaperOrder
+    from orders.models import Order
+
+    stored = Order.objects.filter(broker_order_id__in=accepted)
+    known = PaperOrder.objects.filter(order_id__in=accepted)
+    stored_once = stored.count() == len(accepted) == len(set(accepted))
+    known_once = known.count() == len(accepted) and all(
+        order.tag == stored_order.broker_tag
+        for order, stored_order in zip(known.order_by("order_id"), stored.order_by("broker_order_id")))
+    return stored_once, known_once
+
+
 def load(args) -> None:
     import httpx
     from rest_framework_simplejwt.tokens import AccessToken
@@ -190,12 +204,7 @@ def load(args) -> None:
     finally:
         daphne.terminate()
         daphne.wait(timeout=10)
-    stored = Order.objects.filter(broker_order_id__in=accepted)
-    known = PaperOrder.objects.filter(order_id__in=accepted)
-    stored_once = stored.count() == len(accepted) == len(set(accepted))
-    known_once = known.count() == len(accepted) and all(
-        order.tag == stored_order.broker_tag
-        for order, stored_order in zip(known.order_by("order_id"), stored.order_by("broker_order_id")))
+    stored_once, known_once = accepted_check(accepted)
     ms = lambda seconds: seconds * 1000  # noqa: E731
     print(f"RESULT load clients={args.clients} seconds={elapsed:.1f} accepted={len(accepted)} "
           f"orders_per_s={len(accepted) / elapsed:.1f} p50={ms(statistics.median(latencies)):.0f}ms "

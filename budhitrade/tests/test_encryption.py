@@ -17,7 +17,7 @@ SECRETS = {"api_key": "kitekey123", "api_secret": "topSecretValue789"}
 
 def raw_credentials(pk) -> str:
     with db.cursor() as cursor:
-        cursor.execute("SELECT credentials, session FROM brokers_brokerconnection WHERE id = %s", [pk.hex if db.vendor == "sqlite" else pk])
+        cursor.execute("SELECT credentials, session FROM brokers_brokerconnection WHERE id = %s", [pk])
         return " ".join(cursor.fetchone())
 
 

@@ -19,10 +19,9 @@ class Command(BaseCommand):
             table, column, pk = model._meta.db_table, field.column, model._meta.pk.column
             with transaction.atomic(), connection.cursor() as cursor:
                 # Raw SQL: the ciphertext is rotated as it is, never decoded to JSON.
-                lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
                 cursor.execute(
                     f"SELECT {quote(pk)}, {quote(column)} FROM {quote(table)} "
-                    f"WHERE {quote(column)} IS NOT NULL AND {quote(column)} <> ''{lock}"
+                    f"WHERE {quote(column)} IS NOT NULL AND {quote(column)} <> '' FOR UPDATE"
                 )
                 rows = cursor.fetchall()
                 for pk_value, token in rows:

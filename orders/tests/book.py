@@ -1,4 +1,5 @@
-"""A broker whose order and trade books the test writes, and an account on it."""
+"""A broker whose order and trade books the test writes, and an account on it; and a paper account with orders
+placed through the API."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from brokers.calendar import IST
 from brokers.domain import Broker, BrokerOrder, Fill, InstrumentSpec, OrderStatus
 from brokers.models import BrokerConnection
 from brokers.tests.fixtures import StubAdapter
+from brokers.paper.models import PaperInstrument
 from orders.models import Order
 
 D = Decimal
@@ -70,3 +72,20 @@ def stored_order(connection: BrokerConnection, broker_order_id: str, **fields) -
         "tradingsymbol": "INFY", "exchange": "NSE", "transaction_type": "BUY", "order_type": "LIMIT",
         "product": "CNC", "quantity": 10, "price": D("1500"), "pending_quantity": 10, "status": OrderStatus.OPEN,
         "order_timestamp": datetime(2026, 11, 16, 9, 20, tzinfo=IST), **fields})
+
+
+@pytest.fixture
+def account(user_api, paper_market) -> str:
+    """A paper account of the test user, connected through the API."""
+    return user_api.post("/broker/connect/initiate", {"broker": "paper"}, format="json").json()["account_id"]
+
+
+def ltp(symbol: str) -> Decimal:
+    return PaperInstrument.objects.get(tradingsymbol=symbol).last_price
+
+
+def order(**fields) -> dict:
+    """An order body for the API: a market buy of 10 ITC for delivery, with `fields` (None drops one)."""
+    body = {"tradingsymbol": "ITC", "exchange": "NSE", "transaction_type": "BUY", "quantity": 10,
+            "order_type": "MARKET", "product": "CNC", **fields}
+    return {name: value for name, value in body.items() if value is not None}

@@ -8,10 +8,11 @@ from django.test.utils import CaptureQueriesContext
 
 from brokers.paper import market
 from brokers.models import BrokerConnection
-from brokers.paper.models import PaperInstrument, PaperOrder
+from brokers.paper.models import PaperOrder
 from brokers.tests.fixtures import PAPER_START_DAY, ist, wait_for
 from orders import services
 from orders.models import Order
+from orders.tests.book import account, ltp, order  # noqa: F401 (account is a fixture)
 from portfolio.models import Position
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,22 +21,6 @@ ORDER_FIELDS = {"order_id", "exchange_order_id", "tradingsymbol", "exchange", "t
                 "product", "quantity", "pending_quantity", "filled_quantity", "price", "average_price", "status",
                 "status_message", "order_timestamp", "exchange_timestamp", "variety", "validity", "tag",
                 "trigger_price", "cancelled_quantity", "disclosed_quantity", "validity_ttl", "exchange_update_timestamp"}
-
-
-@pytest.fixture
-def account(user_api, paper_market) -> str:
-    return user_api.post("/broker/connect/initiate", {"broker": "paper"}, format="json").json()["account_id"]
-
-
-def ltp(symbol: str) -> Decimal:
-    return PaperInstrument.objects.get(tradingsymbol=symbol).last_price
-
-
-def order(**fields) -> dict:
-    body = {"tradingsymbol": "ITC", "exchange": "NSE", "transaction_type": "BUY", "quantity": 10,
-            "order_type": "MARKET", "product": "CNC"}
-    body.update(fields)
-    return {name: value for name, value in body.items() if value is not None}
 
 
 def place(api, account, **fields):

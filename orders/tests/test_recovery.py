@@ -7,7 +7,6 @@ sent to Celery.
 
 import logging
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import connection as db
@@ -18,12 +17,12 @@ from brokers.adapters import registry
 from brokers.adapters.base import BrokerSessionExpired, BrokerTimeout
 from brokers.adapters.paper.adapter import PaperAdapter
 from brokers.domain import Broker, OrderChange, OrderProgress, OrderRequest, OrderStatus
-from brokers.paper.models import PaperInstrument, PaperOrder
+from brokers.paper.models import PaperOrder
 from brokers.pushes import OrderPush
 from budhitrade.celery import app
 from orders import jobs, lifecycle, pushes, reconcile, services, tasks
 from orders.models import Order
-from orders.tests.book import D, BookAdapter, book_account, book_row, stored_order  # noqa: F401
+from orders.tests.book import D, BookAdapter, account, book_account, book_row, ltp, order, stored_order  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RECONCILE = "orders.tasks.order_reconcile_task"
@@ -298,21 +297,6 @@ def test_no_reconcile_is_asked_for_on_a_broker_whose_pushes_carry_every_change(b
 
 
 # --- the paper exchange, through the API ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def account(user_api, paper_market) -> str:
-    return user_api.post("/broker/connect/initiate", {"broker": "paper"}, format="json").json()["account_id"]
-
-
-def ltp(symbol: str) -> Decimal:
-    return PaperInstrument.objects.get(tradingsymbol=symbol).last_price
-
-
-def order(**fields) -> dict:
-    body = {"tradingsymbol": "ITC", "exchange": "NSE", "transaction_type": "BUY", "quantity": 10,
-            "order_type": "MARKET", "product": "CNC", **fields}
-    return {name: value for name, value in body.items() if value is not None}
 
 
 def test_an_unknown_paper_order_is_found_by_its_tag_when_the_request_is_retried(user_api, account, monkeypatch):

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from brokers.adapters.registry import ADAPTERS, adapter_for
 from brokers.calendar import IST, next_trading_day
-from brokers.domain import FINAL_ORDER_STATUSES, ConnectionStatus, OrderStatus
+from brokers.domain import FINAL_ORDER_STATUSES, BrokerOrder, ConnectionStatus, OrderStatus
 from brokers.models import BrokerConnection
 from brokers.services import connection_call_wait
 from budhitrade.errors import ServiceError
@@ -37,18 +37,21 @@ def _left_in_flight() -> Q:
     return Q(status__in=IN_FLIGHT)
 
 
+def _unfinished() -> Q:
+    return ~Q(status__in=FINAL_ORDER_STATUSES)
+
+
 def _books_know_more() -> Q:
     """Every unfinished order, and a recently finished one whose recorded fills fall short of its filled quantity
     (a postback or feed update finished it)."""
-    return (~Q(status__in=FINAL_ORDER_STATUSES)
+    return (_unfinished()
             | Q(created_at__gte=timezone.now() - FILLS_LOOKBACK, filled_quantity__gt=F("traded_quantity")))
 
 
 def orders_to_reconcile(*, connection: BrokerConnection):
-    """The account's orders its broker's books can still tell more about: where the broker's pushes carry every
-    change, only those left PENDING or UNKNOWN; elsewhere every unfinished one, and finished ones whose fills are
-    not all recorded."""
-    wanted = _books_know_more() if fills_follow_apart(connection) else _left_in_flight()
+    """The account's orders its broker's books can still tell more about: every unfinished one, and, unless the
+    broker's pushes carry every change (fills included), finished ones whose fills are not all recorded."""
+    wanted = _books_know_more() if fills_follow_apart(connection) else _unfinished()
     return Order.objects.filter(wanted, connection=connection)
 
 
@@ -61,6 +64,29 @@ def connections_to_reconcile() -> list:
     ids |= set(connected.exclude(connection__broker__in=told_everything).filter(_books_know_more())
                .values_list("connection_id", flat=True).distinct())
     return sorted(ids, key=str)
+
+
+def connections_to_backstop() -> list:
+    """The ids of connected accounts, on brokers whose pushes carry every change, with unfinished orders: a push
+    lost after the exchange's commit leaves one open here; read through the unfinished orders' partial index."""
+    told_everything = [broker for broker, adapter in ADAPTERS.items() if adapter.pushes_every_change]
+    unfinished = (Order.objects.filter(_unfinished(), connection__status=ConnectionStatus.CONNECTED,
+                                       connection__broker__in=told_everything).order_by())
+    return sorted(set(unfinished.values_list("connection_id", flat=True).distinct()), key=str)
+
+
+def _as_booked(order: Order, state: BrokerOrder) -> bool:
+    """Whether the stored order already says what the book says, its fills all recorded: applying would change
+    nothing, so its row lock is not taken (2,000 resting orders cost the two reads, not 2,000 locks)."""
+    return (order.broker_order_id == state.broker_order_id and order.status == state.status
+            and order.filled_quantity == state.filled_quantity and order.pending_quantity == state.pending_quantity
+            and order.cancelled_quantity == state.cancelled_quantity and order.quantity == state.quantity
+            and order.average_price == state.average_price and order.status_message == state.status_message
+            and order.order_type == state.order_type
+            and (state.price or order.price) == order.price
+            and (state.trigger_price or order.trigger_price) == order.trigger_price
+            and (state.exchange_order_id or order.exchange_order_id) == order.exchange_order_id
+            and not order_fills_missing(order=order, state=state))
 
 
 def _cancel_found(order: Order) -> None:
@@ -89,6 +115,7 @@ def order_reconcile(*, connection: BrokerConnection) -> int:
     When the book does not show an order: one still UNKNOWN (or PENDING)
     after UNKNOWN_GIVE_UP was never placed and becomes REJECTED; an open one
     whose trading day is over has expired with it and becomes CANCELLED.
+    An order the book shows as it is stored is left alone (no row lock).
     Returns how many orders changed.
     """
     if connection.status != ConnectionStatus.CONNECTED:
@@ -111,8 +138,9 @@ def order_reconcile(*, connection: BrokerConnection) -> int:
     changed = 0
     for order, state in found:
         if state is not None:
-            order_fills = [f for f in fills if f.broker_order_id == state.broker_order_id]
-            changed += order_apply(order=order, state=state, fills=order_fills, source="reconcile")
+            if not _as_booked(order, state):
+                order_fills = [f for f in fills if f.broker_order_id == state.broker_order_id]
+                changed += order_apply(order=order, state=state, fills=order_fills, source="reconcile")
             if order.cancel_when_found:
                 _cancel_found(order)
         elif order.status in IN_FLIGHT and now - order.created_at > UNKNOWN_GIVE_UP:

@@ -69,9 +69,20 @@ def market_clock() -> datetime:
 
 
 def _announce(order: PaperOrder, trades: list[PaperTrade]) -> None:
+    """Push the order's change once the exchange's transaction commits. Each push is its own robust hook: one
+    that fails (the database restarting mid-apply) is logged and does not drop the next order's; what it
+    left out, the due reconcile's backstop repairs."""
     push = OrderPush(update=order_report(order), fills=tuple(fill_report(trade) for trade in trades))
     account_id = order.account.account_id
-    transaction.on_commit(lambda: broker_pushed.send(sender=Broker.PAPER, account_id=account_id, push=push))
+
+    def announce() -> None:
+        try:
+            broker_pushed.send(sender=Broker.PAPER, account_id=account_id, push=push)
+        except Exception as error:
+            logger.error("paper_push_failed", extra={"account_id": account_id, "order": push.update.broker_order_id,
+                                                     "reason": type(error).__name__})
+
+    transaction.on_commit(announce, robust=True)
 
 
 def _finish(order: PaperOrder, status: str, message: str, now: datetime) -> None:
@@ -127,9 +138,11 @@ def engine_accept(*, account_id: str, instrument: PaperInstrument, transaction_t
                   product: str, quantity: int, price: Decimal | None, trigger_price: Decimal | None,
                   validity: str, variety: str, tag: str, disclosed_quantity: int = 0) -> PaperOrder:
     """Take an order into the book after the exchange's and the RMS's checks; a refused one is REJECTED."""
+    # The account's lock first (ledger_check takes it again): a market step that moved the clock and the price
+    # meanwhile has committed, so the RMS and the match see its price, not the one the caller looked up.
+    account = PaperAccount.objects.select_for_update().get(account_id=account_id)
     now = market_clock()
-    account = PaperAccount.objects.get(account_id=account_id)
-    instrument = PaperInstrument.objects.get(pk=instrument.pk)  # the price now, not when the caller looked it up
+    instrument = PaperInstrument.objects.get(pk=instrument.pk)
     order = PaperOrder(
         order_id=_new_id(), account=account, instrument=instrument, tag=tag, transaction_type=transaction_type,
         order_type=order_type, product=product, variety=variety, validity=validity, quantity=quantity,

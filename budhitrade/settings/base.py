@@ -169,6 +169,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "budhitrade",
+            # Handed to redis-py's connection pool: a Redis that stops answering (blackholed) fails a cache call,
+            # and so a fill's hook, within seconds (explicit: redis-py before 8 waits for the kernel's TCP timeout).
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 3},
         }
     }
     CHANNEL_LAYERS = {

@@ -9,6 +9,8 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
+from django.db import OperationalError, transaction
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -17,7 +19,8 @@ from brokers.adapters import registry
 from brokers.adapters.base import BrokerSessionExpired, BrokerTimeout
 from brokers.adapters.paper.adapter import PaperAdapter
 from brokers.domain import Broker, OrderChange, OrderProgress, OrderRequest, OrderStatus
-from brokers.paper.models import PaperOrder
+from brokers.paper import engine
+from brokers.paper.models import PaperInstrument, PaperOrder
 from brokers.pushes import OrderPush
 from budhitrade.celery import app
 from orders import jobs, lifecycle, pushes, reconcile, services, tasks
@@ -235,12 +238,13 @@ def test_asks_after_a_reconcile_started_queue_one_more_for_the_intervals_end(boo
 def test_a_reconcile_that_finds_one_running_waits_its_turn_by_countdown(book_account, sent, settings):
     settings.ORDER_RECONCILE_INTERVAL_SECONDS = 5
     stored_order(book_account, "132")
-    assert jobs.reconcile_begin(book_account.pk)  # one is running
+    running = jobs.reconcile_begin(book_account.pk)
+    assert running
 
     tasks.order_reconcile_task(str(book_account.pk))
 
     assert sent == [(RECONCILE, [str(book_account.pk)], 5)]
-    jobs.reconcile_end(book_account.pk)
+    jobs.reconcile_end(book_account.pk, running)
     BookAdapter.book = [book_row("132", OrderStatus.CANCELLED, pending_quantity=0, cancelled_quantity=10)]
     tasks.order_reconcile_task(str(book_account.pk))  # its turn
     assert Order.objects.get().status == "CANCELLED"
@@ -277,7 +281,8 @@ def test_a_reconcile_asked_for_while_redis_is_down_is_dropped_and_the_push_still
     assert "order_reconcile_request_dropped" in [record.getMessage() for record in caplog.records]
 
 
-def test_no_reconcile_is_asked_for_on_a_broker_whose_pushes_carry_every_change(book_account, sent, monkeypatch):
+def test_no_update_asks_for_a_reconcile_on_a_broker_whose_pushes_carry_every_change(book_account, sent,
+                                                                                       monkeypatch):
     monkeypatch.setattr(BookAdapter, "pushes_every_change", True)
     order = stored_order(book_account, "136", quantity=100, pending_quantity=100)
 
@@ -288,12 +293,108 @@ def test_no_reconcile_is_asked_for_on_a_broker_whose_pushes_carry_every_change(b
     lifecycle.order_progress_apply(connection=book_account, progress=OrderProgress(
         broker_order_id="not-yet-known", status=OrderStatus.OPEN, filled_quantity=1, pending_quantity=9,
         average_price=D("1499.5")))
-    due_with_open_orders = tasks.order_reconcile_due_task()
-    stored_order(book_account, "", broker_tag="btlost4", status=OrderStatus.UNKNOWN)
-    due_with_a_lost_answer = tasks.order_reconcile_due_task()
 
-    assert (due_with_open_orders, due_with_a_lost_answer) == (0, 1)  # only what a call left unsettled
-    assert sent == [(RECONCILE, [str(book_account.pk)], None)]
+    assert sent == []
+
+
+def _reconcile_ran(connection) -> None:
+    """The queued reconcile starts and ends (so a later ask queues another)."""
+    jobs.reconcile_end(connection.pk, jobs.reconcile_begin(connection.pk))
+
+
+def test_the_backstop_asks_for_open_orders_at_most_once_per_period_and_lost_answers_every_time(
+        book_account, sent, monkeypatch, settings):
+    settings.ORDER_RECONCILE_INTERVAL_SECONDS = 5
+    monkeypatch.setattr(BookAdapter, "pushes_every_change", True)
+    stored_order(book_account, "137")
+
+    first = tasks.order_reconcile_due_task()
+    _reconcile_ran(book_account)
+    within_the_period = tasks.order_reconcile_due_task()
+    lost = stored_order(book_account, "", broker_tag="btlost5", status=OrderStatus.UNKNOWN)
+    with_a_lost_answer = tasks.order_reconcile_due_task()  # what a call left unsettled is asked for every time
+    Order.objects.filter(pk=lost.pk).update(status=OrderStatus.REJECTED)
+    _reconcile_ran(book_account)
+    cache.delete(jobs._backstop_key(str(book_account.pk)))  # the period is over
+    after_the_period = tasks.order_reconcile_due_task()
+
+    assert (first, within_the_period, with_a_lost_answer, after_the_period) == (1, 0, 1, 1)
+    assert [(name, args) for name, args, _ in sent] == [(RECONCILE, [str(book_account.pk)])] * 3
+
+
+def test_a_reconcile_of_unchanged_orders_takes_no_row_locks_and_costs_the_same_for_20_or_200(book_account):
+    def unchanged(first: int, count: int) -> None:
+        for n in range(first, first + count):
+            stored_order(book_account, f"U{n}", exchange_order_id=f"XU{n}")
+            BookAdapter.book.append(book_row(f"U{n}", OrderStatus.OPEN))
+
+    def reconcile_queries() -> list[str]:
+        with CaptureQueriesContext(db) as captured:
+            assert reconcile.order_reconcile(connection=book_account) == 0
+        return [query["sql"] for query in captured]
+
+    unchanged(0, 20)
+    with_20 = reconcile_queries()
+    unchanged(20, 180)
+    with_200 = reconcile_queries()
+
+    assert len(with_20) == len(with_200) <= 2
+    assert not [sql for sql in with_200 if "FOR UPDATE" in sql]
+    BookAdapter.book[7] = book_row("U7", OrderStatus.OPEN, filled_quantity=4, pending_quantity=6,
+                                   average_price=D("1499.5"))
+    assert reconcile.order_reconcile(connection=book_account) == 1  # a changed one among them is applied
+    assert Order.objects.get(broker_order_id="U7").filled_quantity == 4
+
+
+# --- the reconcile lock -----------------------------------------------------------------------------------------
+
+
+class FailingCache:
+    """The cache, with one of its calls failing as Redis does when it goes away."""
+
+    def __init__(self, failing: str):
+        self.failing = failing
+
+    def __getattr__(self, name):
+        if name == self.failing:
+            def refused(*args, **kwargs):
+                raise ConnectionError("Connection refused")
+            return refused
+        return getattr(cache, name)
+
+
+@pytest.mark.parametrize("failing", ["touch", "send"])
+def test_a_reconcile_that_finds_the_lock_held_never_runs_beside_it_when_queueing_again_fails(
+        book_account, sent, monkeypatch, failing):
+    order = stored_order(book_account, "140")
+    BookAdapter.book = [book_row("140", OrderStatus.CANCELLED, pending_quantity=0, cancelled_quantity=10)]
+    holder = jobs.reconcile_begin(book_account.pk)
+    if failing == "send":
+        def refused(*args, **kwargs):
+            raise ConnectionError("Connection refused")
+        monkeypatch.setattr(jobs, "_send", refused)
+    else:
+        monkeypatch.setattr(jobs, "cache", FailingCache("touch"))
+
+    tasks.order_reconcile_task(str(book_account.pk))
+
+    order.refresh_from_db()
+    assert order.status == "OPEN"  # it did not run
+    assert cache.get(jobs._lock_key(str(book_account.pk))) == holder  # and left the holder's lock alone
+
+
+def test_a_run_whose_lock_lapsed_gives_back_only_its_own(book_account):
+    key = jobs._lock_key(str(book_account.pk))
+    first = jobs.reconcile_begin(book_account.pk)
+    cache.delete(key)  # it ran past RECONCILE_LOCK_SECONDS: the lock lapsed
+    second = jobs.reconcile_begin(book_account.pk)  # and another run took it
+
+    jobs.reconcile_end(book_account.pk, first)
+    held_after_the_first = cache.get(key)
+    jobs.reconcile_end(book_account.pk, second)
+
+    assert first and second and first != second
+    assert (held_after_the_first, cache.get(key)) == (second, None)
 
 
 # --- the paper exchange, through the API ------------------------------------------------------------------------
@@ -432,3 +533,61 @@ def test_cancelling_on_paper_costs_the_same_queries_with_2000_resting_orders_as_
     assert PaperOrder.objects.filter(status="OPEN").count() == 2000
     assert with_20 == with_2000 <= 25
     assert books_read == []  # the exchange's push brought the order up to date: its books (every row) are not read
+
+
+# --- a paper push lost after the exchange's commit ----------------------------------------------------------
+
+
+class FailsOnce:
+    """The receiving end of the exchange's pushes, failing on its first push (the database restarting)."""
+
+    def __init__(self):
+        self.failed = []
+        self.receive = pushes.push_receive
+
+    def __call__(self, *, connection, push, source):
+        if not self.failed:
+            self.failed.append(push.update.broker_order_id)
+            raise OperationalError("the database system is shutting down")
+        return self.receive(connection=connection, push=push, source=source)
+
+
+def _resting_then_filled(user_api, account: str, monkeypatch, count: int) -> FailsOnce:
+    """`count` resting ITC buys, then one market step that fills them all, its first push failing."""
+    below = ltp("ITC") - 10
+    for _ in range(count):
+        user_api.post(f"/accounts/{account}/orders", order(order_type="LIMIT", price=str(below)), format="json")
+    assert list(Order.objects.values_list("status", flat=True)) == ["OPEN"] * count
+    receiver = FailsOnce()
+    monkeypatch.setattr(pushes, "push_receive", receiver)
+    PaperInstrument.objects.filter(tradingsymbol="ITC").update(last_price=below - 5)
+    with transaction.atomic():
+        assert engine.engine_step(now=engine.market_clock()) == count
+    return receiver
+
+
+def test_one_failing_paper_push_does_not_drop_the_next_orders_push(user_api, account, monkeypatch, caplog):
+    with caplog.at_level(logging.ERROR, logger="budhitrade.paper"):
+        receiver = _resting_then_filled(user_api, account, monkeypatch, 2)
+
+    statuses = dict(Order.objects.values_list("broker_order_id", "status"))
+    [lost] = receiver.failed
+    assert statuses.pop(lost) == "OPEN" and list(statuses.values()) == ["COMPLETE"]
+    [logged] = [record for record in caplog.records if record.getMessage() == "paper_push_failed"]
+    assert (logged.account_id, logged.order, logged.reason) == (account, lost, "OperationalError")
+
+
+def test_a_paper_push_lost_after_the_exchanges_commit_is_repaired_by_the_backstop_reconcile(
+        user_api, account, monkeypatch, sent):
+    receiver = _resting_then_filled(user_api, account, monkeypatch, 1)
+    lost = Order.objects.get()
+    assert (lost.status, receiver.failed) == ("OPEN", [lost.broker_order_id])
+    sent.clear()
+
+    assert tasks.order_reconcile_due_task() == 1
+    [(name, args, _)] = sent
+    tasks.order_reconcile_task(*args)
+
+    lost.refresh_from_db()
+    assert (lost.status, lost.filled_quantity, lost.traded_quantity) == ("COMPLETE", 10, 10)
+    assert lost.trades.count() == 1 and lost.events.last().source == "reconcile"

@@ -2,16 +2,18 @@
 orders that can fill, the RMS sums the resting ones in the database; and it fills what a full walk would."""
 
 import random
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from brokers.paper import engine, ledger, market
 from brokers.paper.models import PaperAccount, PaperHolding, PaperInstrument, PaperMarket, PaperOrder
-from brokers.tests.fixtures import PAPER_START_DAY, ist
+from brokers.paper.tests.test_locking import someone_waits_on_a_lock
+from brokers.tests.fixtures import PAPER_START_DAY, ist, wait_for
 
 pytestmark = pytest.mark.django_db
 SYMBOLS = ("ITC", "INFY", "SBIN", "TCS")
@@ -238,3 +240,37 @@ def test_the_step_fills_exactly_what_a_walk_of_every_open_order_would(paper_mark
     # The mix is a fair one: many orders change (fill, trigger, are refused or cancelled), many do not.
     changed = sum(1 for order_id, state in expected.items() if state[:2] != before[order_id][:2])
     assert 30 < changed < 120
+
+
+# --- an order taken while a market step holds its account ---------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_taken_while_a_step_holds_the_account_fills_at_the_price_that_step_committed(paper_market,
+                                                                                               paper_account):
+    itc = PaperInstrument.objects.get(tradingsymbol="ITC")  # as the caller looked it up
+    moved = itc.last_price + 2
+    holding, errors = threading.Event(), []
+
+    def market_step():  # holds the account, moves the price once the order waits on it, commits
+        try:
+            with transaction.atomic():
+                list(PaperAccount.objects.select_for_update().filter(pk=paper_account.pk))
+                holding.set()
+                assert wait_for(someone_waits_on_a_lock)
+                PaperInstrument.objects.filter(pk=itc.pk).update(last_price=moved)
+        except Exception as error:  # noqa: BLE001 - the test reports whatever went wrong
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    step = threading.Thread(target=market_step)
+    step.start()
+    assert wait_for(holding.is_set)
+    placed = engine.engine_accept(account_id=paper_account.account_id, instrument=itc, transaction_type="BUY",
+                                  order_type="MARKET", product="CNC", quantity=10, price=None, trigger_price=None,
+                                  validity="DAY", variety="regular", tag="moved")
+    step.join(timeout=60)
+
+    assert errors == []
+    assert (placed.status, placed.average_price) == ("COMPLETE", moved)
+    assert list(placed.trades.values_list("price", flat=True)) == [moved]

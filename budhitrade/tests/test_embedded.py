@@ -4,11 +4,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
+import psycopg
 import pytest
 
-from budhitrade.embedded import BASE_DIR
+from brokers.tests.fixtures import wait_for
+from budhitrade.embedded import BASE_DIR, _one_line
 
 # CMD for the runner: use both URLs it was handed, then say so.
 USES_BOTH = """
@@ -32,6 +36,33 @@ signal.signal(signal.SIGINT, stop)
 print("waiting", flush=True)
 time.sleep(120)
 """
+
+# CMD for the runner: wait to be stopped.
+WAITS = """
+import time
+print("waiting", flush=True)
+time.sleep(120)
+"""
+
+# CMD for the runner: leave a client of the database running on its own (argv[1] gets its pid), then end.
+LEAVES_A_CLIENT = """
+import os, subprocess, sys, time
+holder = subprocess.Popen([sys.executable, "-c", "import os, psycopg, sys, time\\n"
+                           "connection = psycopg.connect(os.environ['DATABASE_URL'])\\n"
+                           "open(sys.argv[1], 'w').write(str(os.getpid()))\\n"
+                           "time.sleep(120)", sys.argv[1]], start_new_session=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+while not (os.path.exists(sys.argv[1]) and open(sys.argv[1]).read()):
+    assert holder.poll() is None
+    time.sleep(0.05)
+"""
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def runner_env(state_dir: Path, **overrides) -> dict[str, str]:
@@ -119,3 +150,77 @@ def test_make_targets_go_through_the_runner(name):
                             text=True, check=True).stdout
 
     assert recipe.count("-m budhitrade.embedded") == 1  # `run`: every step under one runner, servers started once
+
+
+def test_a_start_failure_keeps_the_error_itself_and_its_hint_on_one_line():
+    error = psycopg.OperationalError(
+        'connection failed: connection to server on socket "/s/.s.PGSQL.5432" failed: No such file or directory\n'
+        "\tIs the server running locally and accepting connections on that socket?")
+
+    assert _one_line(error) == ('connection failed: connection to server on socket "/s/.s.PGSQL.5432" failed: '
+                                "No such file or directory; Is the server running locally and accepting "
+                                "connections on that socket?")
+
+
+def test_a_stale_postmaster_pid_naming_another_process_is_dropped_and_that_process_left_alone(tmp_path):
+    """A pid reused after a kill -9 or a reboot: the runner must neither take it for the server nor stop it."""
+    state = tmp_path / "state"
+    assert run_runner(["true"], runner_env(state)).returncode == 0  # an initialised data dir, server stopped
+    data_dir = state / "postgres"
+    other = subprocess.Popen(["sleep", "120"])
+    try:
+        (data_dir / "postmaster.pid").write_text(
+            f"{other.pid}\n{data_dir}\n{int(time.time())}\n5432\n{data_dir}\n\n  2515031     65595\nready   \n")
+
+        result = run_runner([sys.executable, "-c", USES_BOTH], runner_env(state))
+
+        assert result.returncode == 0, result.stderr
+        assert "connected budhitrade" in result.stdout
+        assert other.poll() is None  # untouched
+        assert not (data_dir / "postmaster.pid").exists()  # the server it did start was stopped
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_killed_runner_takes_its_command_and_its_redis_with_it(tmp_path):
+    state = tmp_path / "state"
+    runner = subprocess.Popen([sys.executable, "-m", "budhitrade.embedded", sys.executable, "-c", WAITS],
+                              env=runner_env(state), cwd=BASE_DIR, stdout=subprocess.PIPE, text=True)
+    try:
+        for line in runner.stdout:
+            if line.startswith("waiting"):
+                break
+        children = {child.name(): child.pid for child in psutil.Process(runner.pid).children()}
+
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(timeout=30)
+
+        assert set(children) == {"redis-server", Path(sys.executable).name}, children
+        assert wait_for(lambda: all(gone(pid) for pid in children.values()), timeout=10), children
+    finally:
+        runner.kill()
+        runner.wait()
+        # nothing holds the server any more: the next runner joins it and, last out, stops it
+        stopper = run_runner(["true"], runner_env(state))
+    assert stopper.returncode == 0, stopper.stderr
+    assert not (state / "postgres" / "postmaster.pid").exists()
+
+
+def test_the_last_runner_out_leaves_the_server_running_while_other_clients_are_connected(tmp_path):
+    state, holder_pid = tmp_path / "state", tmp_path / "holder"
+    try:
+        result = run_runner([sys.executable, "-c", LEAVES_A_CLIENT, str(holder_pid)], runner_env(state))
+
+        assert result.returncode == 0, result.stderr
+        assert "left running: 1 other client connection(s) still open" in result.stderr
+        assert (state / "postgres" / "postmaster.pid").exists()
+    finally:
+        if holder_pid.exists() and holder_pid.read_text():
+            os.kill(int(holder_pid.read_text()), signal.SIGTERM)
+            wait_for(lambda: gone(int(holder_pid.read_text())), timeout=30)
+        # the client gone, the next runner out stops it
+        stopper = run_runner(["true"], runner_env(state))
+    assert stopper.returncode == 0, stopper.stderr
+    assert "left running" not in stopper.stderr
+    assert not (state / "postgres" / "postmaster.pid").exists()

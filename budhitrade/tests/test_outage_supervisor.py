@@ -1,13 +1,33 @@
 """`manage.py serve`'s supervisor: a process that exits is started again; the others carry on."""
 
 import io
+import os
+import signal
+import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
+import psutil
+import pytest
 from honcho.printer import Printer
 
 from budhitrade.supervisor import RestartingManager
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+# A supervisor in a process of its own (signals reach its main thread) with one child that writes its pid to argv[1].
+SUPERVISES_ONE_CHILD = """
+import sys
+from honcho.printer import Printer
+from budhitrade.supervisor import RestartingManager
+manager = RestartingManager(printer=Printer(sys.stdout))
+child = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(120)"
+manager.add_process("child", f'{sys.executable} -c "{child}" {sys.argv[1]}')
+manager.loop()
+sys.exit(manager.returncode)
+"""
 
 
 def python(code: str) -> str:
@@ -21,6 +41,13 @@ def wait_for(condition, seconds: float = 15.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def run_in_background(manager: RestartingManager) -> threading.Thread:
@@ -92,3 +119,27 @@ def test_stop_ends_a_running_process_and_one_waiting_for_its_restart():
     assert not thread.is_alive()
     assert manager.starts["market"] == 1  # its restart was still pending: not started again
     assert "orderfeed stopped" in output.getvalue()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGQUIT])
+def test_a_hangup_or_quit_stops_the_supervisor_and_its_children(tmp_path, signum):
+    """honcho's children live in process groups of their own: the supervisor must stop them, not just die."""
+    child_pid = tmp_path / "child"
+    supervisor = subprocess.Popen([sys.executable, "-c", SUPERVISES_ONE_CHILD, str(child_pid)], cwd=REPO,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_for(lambda: child_pid.exists() and child_pid.read_text())
+        child = int(child_pid.read_text())
+
+        supervisor.send_signal(signum)
+        output, _ = supervisor.communicate(timeout=30)
+
+        assert supervisor.returncode == 128 + signum, output
+        assert f"{signal.Signals(signum).name} received" in output
+        assert "child stopped" in output
+        assert wait_for(lambda: gone(child)), output
+    finally:
+        supervisor.kill()
+        supervisor.wait()
+        if child_pid.exists() and child_pid.read_text() and not gone(int(child_pid.read_text())):
+            os.kill(int(child_pid.read_text()), signal.SIGKILL)

@@ -32,26 +32,13 @@ field for field.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import functools
 import os
 from datetime import timedelta
 from decimal import Decimal
 
 import positions_throughput as throughput  # noqa: E402  (bench/ is the script's own folder)
-from positions_throughput import (  # noqa: E402
-    BadResponse,
-    _daphne_ready,
-    _daphne_start,
-    _daphne_stop,
-    _database_create,
-    _django_setup,
-    _environment,
-    _free_port,
-    _measure,
-    _profile,
-    _report,
-)
+from positions_throughput import BadResponse, _environment  # noqa: E402
 
 BENCH_USERNAME = "bench-orders"
 BENCH_ACCOUNT_ID = "BENCHORD1"
@@ -186,25 +173,7 @@ def main() -> None:
     # The profiling daphne imports bench.positions_throughput, which imports its sibling benchdb.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(throughput.REPO / "bench"),
                                                              os.environ.get("PYTHONPATH")]))
-    print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}", flush=True)
-    _database_create(args.database_url)
-    _django_setup()
-    account_id, token = _orders_seed(args.orders)
-    from django.db import connections
-
-    connections.close_all()  # this process only measures from here on
-
-    port = args.port or _free_port()
-    server = _daphne_start(args, port)
-    base = f"http://127.0.0.1:{port}"
-    asyncio.run(_daphne_ready(base, server, args.state_dir))
-    print(f"daphne pid {server.pid} on {base}; {args.orders} orders in account {account_id}", flush=True)
-    segments = asyncio.run(_measure(args, base, server.pid, account_id, token))
-    _daphne_stop(server)
-    _report(args, segments)
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
-    if args.profile:
-        _profile(args, account_id, token)
+    throughput.run(args, lambda: _orders_seed(args.orders), f"{args.orders} orders")
 
 
 if __name__ == "__main__":

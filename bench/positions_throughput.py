@@ -624,13 +624,12 @@ def _report(args: argparse.Namespace, segments: list[Segment]) -> None:
           f"{max(s.backends for s in segments)}")
 
 
-def main() -> None:
-    args = _arguments()
-    _environment(args)
+def run(args, seed, rows: str) -> None:
+    """Seed the bench database with `seed()` -> (account id, token), serve it on daphne, measure, report."""
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}", flush=True)
     _database_create(args.database_url)
     _django_setup()
-    account_id, token = _account_seed(args.positions)
+    account_id, token = seed()
     from django.db import connections
 
     connections.close_all()  # this process only measures from here on
@@ -639,13 +638,19 @@ def main() -> None:
     server = _daphne_start(args, port)
     base = f"http://127.0.0.1:{port}"
     asyncio.run(_daphne_ready(base, server, args.state_dir))
-    print(f"daphne pid {server.pid} on {base}; {args.positions} positions in account {account_id}", flush=True)
+    print(f"daphne pid {server.pid} on {base}; {rows} in account {account_id}", flush=True)
     segments = asyncio.run(_measure(args, base, server.pid, account_id, token))
     _daphne_stop(server)
     _report(args, segments)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     if args.profile:
         _profile(args, account_id, token)
+
+
+def main() -> None:
+    args = _arguments()
+    _environment(args)
+    run(args, lambda: _account_seed(args.positions), f"{args.positions} positions")
 
 
 if __name__ == "__main__":

@@ -124,10 +124,8 @@ ORDER_FIELDS = tuple(OrderOutputSerializer().fields)
 ORDER_TIMES = ("order_timestamp", "exchange_timestamp", "exchange_update_timestamp")
 
 
-def _drf_time(value, zone) -> str:
-    """A time as DRF's DateTimeField renders it: ISO 8601 in the current time zone, UTC as Z."""
-    text = value.astimezone(zone).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+# Renders a time as the serializers do (ISO 8601 in the current time zone, UTC as Z).
+DRF_TIME = serializers.DateTimeField()
 
 
 def _order_rows(orders) -> list[dict]:
@@ -136,7 +134,6 @@ def _order_rows(orders) -> list[dict]:
     The database names the columns (`order_id` too); Python renders what only it renders byte for byte as
     today: times in DRF's format, the average price rounded as a float to 2 places, money as floats.
     """
-    zone = timezone.get_current_timezone()
     rows = list(selectors.order_columns(orders, ORDER_FIELDS))
     for row in rows:
         row["average_price"] = round(float(row["average_price"]), 2)
@@ -146,7 +143,7 @@ def _order_rows(orders) -> list[dict]:
             row["trigger_price"] = float(row["trigger_price"])
         for name in ORDER_TIMES:
             if row[name] is not None:
-                row[name] = _drf_time(row[name], zone)
+                row[name] = DRF_TIME.to_representation(row[name])
     return rows
 
 

@@ -20,7 +20,13 @@ from brokers.domain import BrokerOrder, OrderStatus
 from brokers.models import BrokerConnection
 from brokers.pushes import Push, PushSource
 from budhitrade.errors import Forbidden, InvalidInput
-from orders.lifecycle import fills_follow_apart, order_apply, order_progress_apply, reconcile_on_commit
+from orders.lifecycle import (
+    fills_follow_apart,
+    order_apply,
+    order_fills_missing,
+    order_progress_apply,
+    reconcile_on_commit,
+)
 from orders.models import Order
 
 logger = logging.getLogger("budhitrade.orders")
@@ -52,7 +58,7 @@ def push_receive(*, connection: BrokerConnection, push: Push, source: str) -> bo
     changed = order_apply(order=order, state=update, fills=list(push.fills), source=source)
     # The broker sent its fills apart: fetch any not yet recorded (this push recorded none, so the order's traded
     # quantity as read above is still its own).
-    if not push.fills and update.filled_quantity > order.traded_quantity and fills_follow_apart(connection):
+    if not push.fills and order_fills_missing(order=order, state=update) and fills_follow_apart(connection):
         reconcile_on_commit(connection)
     return changed
 

@@ -138,38 +138,32 @@ def _open_orders(account: PaperAccount):
     return PaperOrder.objects.filter(account=account, status__in=OPEN_ORDER_STATES)
 
 
+def _blocked_sum() -> Sum:
+    """What open orders block, summed by the database: what each one's acceptance found it would take, for the
+    part of it still unfilled."""
+    return Sum(F("margin_per_unit") * (F("quantity") - F("filled_quantity")),
+               output_field=DecimalField(max_digits=24, decimal_places=6))
+
+
 def _blocked_by(orders) -> Decimal:
-    """What a queryset of open orders blocks, summed by the database: what each one's acceptance found it would
-    take, for the part of it still unfilled."""
-    blocked = orders.aggregate(total=Sum(F("margin_per_unit") * (F("quantity") - F("filled_quantity")),
-                                         output_field=DecimalField(max_digits=24, decimal_places=6)))["total"]
-    return blocked or ZERO
+    """What a queryset of open orders blocks."""
+    return orders.aggregate(total=_blocked_sum())["total"] or ZERO
 
 
 def _everything(instrument: PaperInstrument, product: str) -> bool:
     return True
 
 
-_LISTING = ("token", "tradingsymbol", "name", "exchange", "instrument_type", "underlying", "expiry", "strike",
-            "lot_size", "tick_size", "isin", "active", "last_price")
-
-
 def open_order_margin(account: PaperAccount, *,
                       include: Callable[[PaperInstrument, str], bool] = _everything) -> Decimal:
     """What the account's open orders that `include` keeps (all by default) block: summed by the database, by
-    instrument and product when `include` chooses (one row each, with the listing `include` may look at)."""
+    instrument and product when `include` chooses."""
     orders = _open_orders(account)
     if include is _everything:
         return _blocked_by(orders)
-    rows = (orders.order_by().values("instrument_id", "product", *(f"instrument__{name}" for name in _LISTING))
-            .annotate(blocked=Sum(F("margin_per_unit") * (F("quantity") - F("filled_quantity")),
-                                  output_field=DecimalField(max_digits=24, decimal_places=6))))
-    total = ZERO
-    for row in rows:
-        instrument = PaperInstrument(pk=row["instrument_id"], **{name: row[f"instrument__{name}"] for name in _LISTING})
-        if include(instrument, row["product"]):
-            total += row["blocked"]
-    return total
+    rows = list(orders.order_by().values("instrument_id", "product").annotate(blocked=_blocked_sum()))
+    instruments = PaperInstrument.objects.in_bulk({row["instrument_id"] for row in rows})
+    return sum((row["blocked"] for row in rows if include(instruments[row["instrument_id"]], row["product"])), ZERO)
 
 
 def funds_compute(account: PaperAccount, positions: Iterable[PaperPosition], *, blocked: Decimal = ZERO,

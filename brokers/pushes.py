@@ -3,8 +3,10 @@
 A broker pushes in its own way: Kite posts to a URL, Kotak Neo streams a
 feed, the paper exchange announces each change itself. Each adapter turns its
 broker's push into a `Push` of domain objects, and `orders.pushes` receives
-every one through the same entry. Market ticks are the next kind of push and
-come in the same way: a new dataclass beside `OrderPush`, added to `Push`.
+every one through the same entry. Market data comes in the same way: a
+broker's market stream (brokers/adapters/streams.py) yields `TickPush`es and
+`FeedStatusPush`es, made by that broker's mapping, and the market-feed process
+(brokers/market/feed.py) is the one place that receives them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.dispatch import Signal
 
-from brokers.domain import BrokerOrder, Fill, OrderProgress
+from brokers.domain import BrokerOrder, Fill, OrderProgress, Quote
 
 
 class PushSource(models.TextChoices):
@@ -34,7 +36,36 @@ class OrderPush:
     fills: tuple[Fill, ...] = ()
 
 
-Push = OrderPush
+@dataclass(frozen=True)
+class TickPush:
+    """One instrument's market data as the broker streamed it: a Quote, with what the tick did not carry None.
+
+    A broker that streams changes only (Kotak's deltas) has merged them into
+    the instrument's whole state before this is made, so a TickPush is always
+    the instrument's latest full value at the stream's mode.
+    """
+
+    quote: Quote
+
+
+class FeedState(models.TextChoices):
+    """A market stream's health, as sockets are told it in `status` messages."""
+
+    UP = "up", "Streaming"
+    DOWN = "down", "Not streaming"
+    RECOVERING = "recovering", "Reconnecting"
+    CLOSED = "closed", "Market closed"
+
+
+@dataclass(frozen=True)
+class FeedStatusPush:
+    """The stream's own news: it connected, dropped, is reconnecting."""
+
+    state: FeedState
+    message: str = ""
+
+
+Push = OrderPush | TickPush | FeedStatusPush
 
 # An exchange inside BudhiTrade (the paper exchange) announces each push after its transaction commits:
 # sender=<Broker>, account_id=<the broker account>, push=<Push>.

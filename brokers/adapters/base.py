@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from budhitrade.errors import ServiceError
+
+if TYPE_CHECKING:
+    from brokers.adapters.streams import MarketStream
 from brokers.pushes import OrderPush, Push
 from brokers.domain import (
     Broker,
@@ -100,6 +104,15 @@ class BrokerAdapter(ABC):
     # happens (applied right after the exchange's commit, inside the adapter call that made it): nothing is left
     # for a reconcile to learn but what a process that died mid-call left PENDING or UNKNOWN.
     pushes_every_change: ClassVar[bool] = False
+    # True where `market_stream()` streams market data (ticks) for the account's instruments.
+    streams_market_data: ClassVar[bool] = False
+    # True where the market data is the same for every account (the paper market): one upstream stream serves
+    # every user. Otherwise a stream carries the data of the one session it came from, for that user alone.
+    market_data_shared: ClassVar[bool] = False
+    # True where quotes and the market stream take an index by its name, not a token (Kotak Neo: "Nifty 50").
+    index_token_is_name: ClassVar[bool] = False
+    # How many market streams one API key may hold at once (Kite: 3 of 3,000 instruments each).
+    market_streams_per_key: ClassVar[int] = 1
     # The seed-002 limits segments that the broker's equity funds pay for
     # (besides ALL); limits() answers zero for the others.
     equity_limits_segments: ClassVar[frozenset[LimitsSegment]] = frozenset(
@@ -218,6 +231,16 @@ class BrokerAdapter(ABC):
     def quotes(self, instruments: Sequence[QuoteInstrument], kind: QuoteKind = QuoteKind.ALL) -> list[Quote]:
         """Quotes for the instruments, in their order; the broker's batch limits and pacing are the adapter's own."""
         raise NotImplementedError
+
+    def market_stream(self) -> "MarketStream":
+        """A new, unopened upstream market-data stream for this session (brokers/adapters/streams.py)."""
+        raise NotImplementedError
+
+    def market_open(self, at: datetime) -> bool:
+        """Whether the exchange is trading at `at`: NSE's session by default."""
+        from brokers.calendar import session_is_open
+
+        return session_is_open(at)
 
     def limits(
         self, *, segment: LimitsSegment, exchange: LimitsExchange, product: LimitsProduct

@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Expression indexes with operator classes (the instrument search's, brokers/models.py) need its wrappers.
+    "django.contrib.postgres",
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
@@ -294,12 +296,16 @@ POSTBACK_PATHS = ("/broker/zerodha/postback",)
 BROKER_TIMEOUT_SECONDS = float(env_str("BROKER_TIMEOUT_SECONDS", "10"))
 ZERODHA_API_ROOT = env_str("ZERODHA_API_ROOT") or None
 ZERODHA_LOGIN_STATE_MAX_AGE = env_int("ZERODHA_LOGIN_STATE_MAX_AGE", 15 * 60)
+# Kite's market ticker WebSocket (a local server in tests); None means kiteconnect's own wss://ws.kite.trade.
+KITE_TICKER_URL = env_str("KITE_TICKER_URL") or None
 KOTAK_NEO_SESSION_HOURS = env_int("KOTAK_NEO_SESSION_HOURS", 24)
 # A custom httpx transport for the Kotak Neo SDK (proxy, mTLS, recorded
 # responses in tests). None means the SDK's own.
 KOTAK_NEO_TRANSPORT = None
 # The Kotak Neo order feed's URL when it is not the session's own (a proxy; tests).
 KOTAK_NEO_ORDER_FEED_URL = env_str("KOTAK_NEO_ORDER_FEED_URL") or None
+# The Kotak Neo market feed's (SFeed) URL when it is not the session's own (a proxy; tests).
+KOTAK_NEO_FEED_URL = env_str("KOTAK_NEO_FEED_URL") or None
 PAPER_OPENING_CASH = env_str("PAPER_OPENING_CASH", "1000000")
 # The paper market's random seed: the same seed and clock give the same prices.
 PAPER_SEED = env_int("PAPER_SEED", 2026)
@@ -314,6 +320,21 @@ if PAPER_MARKET_HOURS not in ("nse", "always"):
     raise ImproperlyConfigured("PAPER_MARKET_HOURS is nse or always.")
 # Trading days of paper-market history the demo replays on first run.
 PAPER_DEMO_HISTORY_DAYS = env_int("PAPER_DEMO_HISTORY_DAYS", 7)
+# How often the paper market's stream reads the market for ticks (the market-feed process).
+PAPER_STREAM_INTERVAL_SECONDS = float(env_str("PAPER_STREAM_INTERVAL_SECONDS", "0.5"))
+# The market-feed process (brokers/market/feed.py): how often it rereads what the web processes want besides
+# their notes; how long an upstream stream may send nothing while the market is open before it is called stale
+# and reopened; how long an instrument no socket wants stays subscribed (a reloading tab does not churn); how
+# long its lock lives unrenewed before a standby feed takes over.
+# Every market-stream key and pub/sub channel starts with this. Redis pub/sub channels are server-wide, not per
+# database, so two deployments (or test runs) on one Redis server stay apart only by prefix: by default it names
+# REDIS_URL's database number.
+MARKET_KEY_PREFIX = env_str("MARKET_KEY_PREFIX", "") or "bt:mkt:{}:".format(
+    (REDIS_URL or "").rsplit("/", 1)[-1] if (REDIS_URL or "").rsplit("/", 1)[-1].isdigit() else "0")
+MARKET_FEED_RESCAN_SECONDS = float(env_str("MARKET_FEED_RESCAN_SECONDS", "2"))
+MARKET_FEED_STALE_SECONDS = float(env_str("MARKET_FEED_STALE_SECONDS", "10"))
+MARKET_FEED_GRACE_SECONDS = float(env_str("MARKET_FEED_GRACE_SECONDS", "5"))
+MARKET_FEED_LOCK_SECONDS = float(env_str("MARKET_FEED_LOCK_SECONDS", "10"))
 # Broker API budgets per account: (calls, seconds). Kite allows 10 requests a
 # second per API key; Kotak Neo allows 25 requests a second (and 10 orders, BROKER_ORDER_RATE_LIMITS).
 # The paper exchange has none.

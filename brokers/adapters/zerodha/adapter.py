@@ -6,12 +6,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.utils import timezone
 
 from brokers.adapters.base import BrokerAdapter, BrokerAuthRejected
 from brokers.adapters.zerodha import mapping
 from brokers.adapters.zerodha.client import ZerodhaClient
 from brokers.adapters.zerodha.quotes import quote_budget_key, quotes_fetch
+from brokers.adapters.zerodha.ticker import ZerodhaMarketStream
 from brokers.domain import (
     Broker,
     BrokerOrder,
@@ -39,6 +41,9 @@ class ZerodhaAdapter(BrokerAdapter):
     # Kite's funds come in two segments: commodity (MCX) and equity, which also
     # pays for currency derivatives (CDS, BCD); so CUR limits are the equity funds.
     equity_limits_segments = frozenset({LimitsSegment.CASH, LimitsSegment.FO, LimitsSegment.CUR})
+    # Kite's ticker: 3,000 instruments a connection, 3 connections an API key.
+    streams_market_data = True
+    market_streams_per_key = 3
 
     def _client(self) -> ZerodhaClient:
         return ZerodhaClient(
@@ -146,3 +151,11 @@ class ZerodhaAdapter(BrokerAdapter):
             return []
         budget = quote_budget_key(account_id=self.account_id, api_key=str(self.credentials.get("api_key", "")))
         return quotes_fetch(self._client(), instruments, kind, budget_key=budget)
+
+    def market_stream(self) -> ZerodhaMarketStream:
+        """Kite's ticker (wss://ws.kite.trade, or KITE_TICKER_URL) for this session, through KiteTicker."""
+        return ZerodhaMarketStream(
+            api_key=str(self.credentials.get("api_key", "")),
+            access_token=str(self.session.get("access_token") or ""),
+            root=settings.KITE_TICKER_URL,
+        )

@@ -17,6 +17,7 @@ from brokers.adapters.base import (
 )
 from brokers.adapters.kotak_neo import mapping
 from brokers.adapters.kotak_neo.client import KotakNeoClient
+from brokers.adapters.kotak_neo.feed import KotakNeoMarketStream
 from brokers.domain import (
     Broker,
     BrokerOrder,
@@ -48,6 +49,8 @@ class KotakNeoAdapter(BrokerAdapter):
     broker = Broker.KOTAK_NEO
     publishes_instruments = True
     streams_order_updates = True
+    streams_market_data = True
+    index_token_is_name = True
 
     @classmethod
     def account_id_hint(cls, credentials) -> str:
@@ -239,6 +242,10 @@ class KotakNeoAdapter(BrokerAdapter):
     def trades(self) -> list[Fill]:
         """NeoAPI.trade_report (GET quick/user/trades)."""
         return mapping.fills_from_wire(self._client().trades())
+
+    def market_stream(self) -> KotakNeoMarketStream:
+        """NeoAPI.create_websocket (Kotak's SFeed market feed) for this session, unopened."""
+        return KotakNeoMarketStream(client=self._client(), url=settings.KOTAK_NEO_FEED_URL)
 
     async def order_updates(self) -> AsyncIterator[OrderProgress]:
         """NeoAPI.create_order_feed (wss://<base>/realtime): each order update as Kotak pushes it."""

@@ -19,6 +19,7 @@ from django.conf import settings
 from neo_api_client import NeoAPI
 from neo_api_client.exceptions import ApiException
 from neo_api_client.utils.positions_pnl import compute_position_metrics
+from neo_api_client.websocket.feed import SFeedWebSocket
 from neo_api_client.websocket.orderfeed.exceptions import ConnectionError as OrderFeedConnectionError
 from neo_api_client.websocket.orderfeed.models import OrderUpdate
 
@@ -234,6 +235,20 @@ class KotakNeoClient:
                         yield message.data.model_dump(by_alias=True, exclude_none=True)
         except OrderFeedConnectionError as error:
             raise BrokerUnavailable("The Kotak Neo order feed cannot be reached.") from error
+
+    def market_feed(self, *, url: str | None, max_subscriptions: int) -> SFeedWebSocket:
+        """NeoAPI.create_websocket: the session's SFeed market-data socket, not yet connected.
+
+        The SDK signs in with the session's UCC and trade sid and takes the
+        session's own feed URL unless `url` is given. Its retries and
+        reconnects are off: the market-feed process reconnects with the
+        session as stored then (brokers/adapters/kotak_neo/feed.py).
+        """
+        try:
+            return self._neo.create_websocket(url=url, max_connect_retries=0, max_reconnect_attempts=0,
+                                              max_subscriptions=max_subscriptions)
+        except ValueError as error:  # no trade session
+            raise BrokerSessionExpired("The Kotak Neo session has expired; reconnect the account.") from error
 
     def logout(self) -> None:
         """NeoAPI.logout(): the SDK drops its tokens (Kotak has no logout call for Trade API sessions)."""

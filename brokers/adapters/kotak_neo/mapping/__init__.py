@@ -3,7 +3,8 @@
 By concern: `answers` (success, error, session, "No Data", login), `codes`
 (exchange segments, products, scalar values), `portfolio` (holdings,
 positions, funds, limits), `orders` (orders, history, trades, feed updates
-and their codes), `instruments` (the scrip master) and `quotes`.
+and their codes), `instruments` (the scrip master), `quotes` and `ticks`
+(the SFeed market feed's packets, merged per instrument).
 """
 
 from brokers.adapters.kotak_neo.mapping.answers import (  # noqa: F401
@@ -72,4 +73,11 @@ from brokers.adapters.kotak_neo.mapping.quotes import (  # noqa: F401
     quote_tokens_to_wire,
     quote_type_to_wire,
     quotes_answer,
+)
+from brokers.adapters.kotak_neo.mapping.ticks import (  # noqa: F401
+    FEED_INTENTS,
+    INDEX_INTENT,
+    TickBook,
+    feed_intent,
+    stream_token_to_wire,
 )

@@ -40,5 +40,5 @@ def test_every_long_running_compose_service_restarts_by_itself():
     policies = {name: service.get("restart") for name, service in services.items()}
 
     assert policies.pop("migrate") == "on-failure"  # runs once per release, retried until the database takes it
-    assert set(policies) == {"postgres", "redis", "web", "worker", "beat", "market", "orderfeed"}
+    assert set(policies) == {"postgres", "redis", "web", "worker", "beat", "market", "orderfeed", "marketfeed"}
     assert set(policies.values()) == {"unless-stopped"}

@@ -34,7 +34,7 @@ from brokers.domain import (
     QuoteKind,
     SegmentFunds,
 )
-from brokers.paper import engine, ledger
+from brokers.paper import catalogue, engine, ledger
 from brokers.paper.models import PaperAccount, PaperHolding, PaperInstrument, PaperOrder, PaperPosition, PaperTrade
 from brokers.paper.reports import fill_report, order_report
 
@@ -53,6 +53,9 @@ class PaperAdapter(BrokerAdapter):
     opens_new_account = True
     # The engine announces each change with its fills (engine._announce), applied by orders.receivers on commit.
     pushes_every_change = True
+    # The paper market is one market for everyone: one stream (brokers/adapters/paper/stream.py) serves all users.
+    streams_market_data = True
+    market_data_shared = True
 
     def login_start(self, *, otp: str = "", state: str = "") -> LoginStep:
         """Open (or reopen) a paper account with the requested opening cash."""
@@ -247,6 +250,16 @@ class PaperAdapter(BrokerAdapter):
         return [fill_report(row) for row in rows]
 
     # --- market data: the paper market's own state --------------------------------------------------
+
+    def market_stream(self):
+        """The paper market's ticks, read from its rows (no session: every account streams the same market)."""
+        from brokers.adapters.paper.stream import PaperMarketStream  # stream.py builds its ticks with _quote here
+
+        return PaperMarketStream()
+
+    def market_open(self, at) -> bool:
+        """The paper exchange's own hours: NSE's, or all day with PAPER_MARKET_HOURS=always."""
+        return catalogue.session_is_open(at)
 
     def quotes(self, instruments: Sequence[QuoteInstrument], kind: QuoteKind = QuoteKind.ALL) -> list[Quote]:
         """The paper market's last price, the day's OHLC (close: the previous session's), volume, OI and the

@@ -6,8 +6,10 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from brokers.domain import INSTRUMENT_NAME_LENGTH, INSTRUMENT_SYMBOL_LENGTH, Broker, ConnectionStatus
 from budhitrade.encryption import EncryptedJSONField
@@ -82,7 +84,15 @@ class BrokerInstrument(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["broker", "exchange", "tradingsymbol"],
                                                name="broker_instrument_unique")]
-        indexes = [models.Index(fields=["broker", "name", "expiry"])]
+        indexes = [
+            models.Index(fields=["broker", "name", "expiry"]),
+            # The market endpoints' reads of a ~10^5-row master: instruments by token (brokers/market/resolve.py),
+            # and the search's symbol prefix (istartswith is UPPER(..) LIKE 'Q%') and symbol or name contains.
+            models.Index(fields=["broker", "exchange", "token"], name="brokerinstr_token"),
+            models.Index(OpClass(Upper("tradingsymbol"), name="text_pattern_ops"), name="brokerinstr_symbol_prefix"),
+            GinIndex(OpClass(Upper("tradingsymbol"), name="gin_trgm_ops"), name="brokerinstr_symbol_trgm"),
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="brokerinstr_name_trgm"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.exchange}:{self.tradingsymbol} ({self.broker})"

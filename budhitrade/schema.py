@@ -94,6 +94,14 @@ OPERATIONS: dict[str, Answers] = {
     "OrderHistoryView.get": Answers(),
     "TradeListView.get": Answers(),
     "BatchOrderView.post": Answers(broker=True, extra={409: _IDEMPOTENCY}),
+    "MarketQuotesView.post": Answers(broker=True),
+    "MarketScripMasterView.get": Answers(),
+    "MarketInstrumentsView.get": Answers(),
+    "WebsocketStatusView.get": Answers(),
+    "WebsocketSubscriptionsView.get": Answers(),
+    "WebsocketUnsubscribeView.post": Answers(extra={
+        404: "No market socket of the caller's with this client_id is connected (another user's is never found)."}),
+    "WebsocketDisconnectView.post": Answers(),
     "ZerodhaPostbackView.post": Answers(extra={
         403: "The checksum does not match any connected account's API secret; nothing changed.",
         502: "The postback could not be read."}),

@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     path("", include("brokers.urls")),
+    path("", include("brokers.market.urls")),
     path("", include("portfolio.urls")),
     path("", include("orders.urls")),
 ]

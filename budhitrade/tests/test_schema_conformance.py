@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -24,7 +25,7 @@ from brokers.adapters.base import (
 )
 from brokers.adapters.zerodha.adapter import ZerodhaAdapter
 from brokers.domain import Broker, ConnectionStatus
-from brokers.models import BrokerConnection
+from brokers.models import BrokerConnection, BrokerInstrument
 from brokers.services import login_state_sign
 from brokers.tests.fixtures import bearer
 from orders.models import Order
@@ -73,6 +74,10 @@ def world(db, make_user, monkeypatch):
         connection=connection, broker_order_id="260101000001", tradingsymbol="ITC", exchange="NSE",
         transaction_type="BUY", order_type="LIMIT", product="CNC", quantity=1, price=Decimal("410"),
         broker_tag="BTSCHEMA1", status="OPEN", pending_quantity=1)
+    # An instrument of the account's stored master, so a quote reaches the (failing) broker.
+    BrokerInstrument.objects.create(broker=Broker.ZERODHA, exchange="NSE", tradingsymbol="ITC", token="424961",
+                                    instrument_type="EQ", lot_size=1, tick_size=Decimal("0.05"),
+                                    listed_on=date(2026, 1, 1))
     return {"user": user, "connection": connection, "pending": pending, "order": order}
 
 
@@ -115,7 +120,16 @@ def _samples(world) -> dict[str, dict]:
         "orders_cancel": {},
         "accounts_orders_history_retrieve": {},
         "accounts_trades_retrieve": {"query": {"limit": "10"}},
+        "websocket_status": {},
+        "websocket_subscriptions": {},
+        "websocket_unsubscribe": {"body": {"client_id": "tab-1", "instrument_tokens": [
+            {"instrument_token": "11536", "exchange_segment": "nse_cm"}]}},
+        "websocket_disconnect": {},
         "accounts_batch_orders_create": {"body": {"orders": [ORDER], "rollback_on_failure": True}},
+        "market_quotes": {"headers": account, "body": {
+            "instrument_tokens": [{"instrument_token": "424961", "exchange_segment": "nse_cm"}], "quote_type": "all"}},
+        "market_scrip_master": {"headers": account, "query": {"exchange_segment": "nse_cm", "limit": "10"}},
+        "market_instruments": {"headers": account, "query": {"q": "itc", "limit": "5"}},
     }
 
 

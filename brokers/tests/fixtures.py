@@ -226,7 +226,7 @@ def live_daphne():
     env["SECRET_KEY"] = settings.SECRET_KEY
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "budhitrade.asgi:application"],
+        [sys.executable, "-m", "budhitrade.daphne_server", "-b", "127.0.0.1", "-p", str(port), "budhitrade.asgi:application"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 30

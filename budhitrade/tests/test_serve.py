@@ -35,7 +35,7 @@ def test_web_processes_are_named_in_turn_and_each_inherits_the_one_listener():
         assert names == ["web.1", "web.2", "web.3"]
         for name in names:
             process = manager._processes[name]["obj"]
-            assert process.cmd == f"python -m daphne --fd {listener.fileno()} budhitrade.asgi:application"
+            assert process.cmd == f"python -m budhitrade.daphne_server --fd {listener.fileno()} budhitrade.asgi:application"
             assert process._child_ctor.keywords == {"pass_fds": (listener.fileno(),)}
         assert listener.get_inheritable()
         assert listener.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)

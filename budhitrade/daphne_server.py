@@ -1,0 +1,210 @@
+"""daphne with a bounded send buffer per WebSocket: a slow client makes its own `await send` wait.
+
+Under plain daphne an ASGI app's `await send({"type": "websocket.send"})`
+returns at once: the frame goes into Twisted's transport buffer, which grows
+without bound while the client reads slower than the app sends. The market
+socket's hub conflates ticks while a socket's send is pending, so it needs
+that send to wait instead (issue 11 §6: a slow client never grows memory).
+
+Twisted already knows when a connection's buffer is full: a transport asks its
+registered streaming producer to pauseProducing() once more than its
+bufferSize (64 KiB) waits unsent, and to resumeProducing() once it has
+drained. `SendGate` is that producer for each WebSocket, holding an
+asyncio.Event; `BackpressureServer.handle_reply` writes a `websocket.send` and
+then waits on the event while the transport is paused. So a slow client holds
+at most one message beyond the buffer (plus the kernel's socket buffers), the
+value written is the newest the app had, and the app's next value waits in the
+app, where it can be replaced. Close and accept messages never wait. The
+connection closing (either side) opens the gate, so no sender waits forever.
+
+A `websocket.send` on an open socket skips autobahn's sendMessage (whose
+per-message bookkeeping and debug-log arguments cost more than the frame):
+the server builds the frame itself, holds the socket's frames until the end
+of the loop pass (at most 64 KiB) and writes them in one send, straight to
+the socket while Twisted's buffer is empty. bench/README.md has the figures.
+
+Run it as daphne, with daphne's own flags (`serve` does):
+`python -m budhitrade.daphne_server --fd 3 budhitrade.asgi:application`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+# daphne.server installs Twisted's asyncio reactor when imported: it comes before anything that may import Twisted.
+from daphne.server import Server  # isort:skip
+from daphne.cli import CommandLineInterface  # isort:skip
+from daphne.ws_protocol import WebSocketProtocol  # isort:skip
+from twisted.internet.interfaces import IPushProducer  # isort:skip
+from zope.interface import implementer  # isort:skip
+
+logger = logging.getLogger(__name__)
+
+
+@implementer(IPushProducer)
+class SendGate:
+    """One WebSocket's send gate: open while its transport takes writes, shut while its buffer is full.
+
+    It takes the place of the producer daphne's HTTP channel registered on the
+    connection before the upgrade, and passes pause and resume on to it, so the
+    transport behaves toward that channel as it did before.
+    """
+
+    def __init__(self, previous: IPushProducer | None = None):
+        self.previous = previous
+        self.open = asyncio.Event()
+        self.open.set()
+        self.closed = False
+
+    def pauseProducing(self) -> None:
+        if not self.closed:
+            self.open.clear()
+        if self.previous is not None:
+            self.previous.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        self.open.set()
+        if self.previous is not None:
+            self.previous.resumeProducing()
+
+    def stopProducing(self) -> None:
+        """The connection is gone: release every waiting sender for good."""
+        self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        self.open.set()
+
+    async def wait(self) -> None:
+        """Until the transport takes writes again or the connection has closed."""
+        while not self.open.is_set():
+            await self.open.wait()
+
+
+FRAMES_HELD = 64 * 1024  # a socket's frames held for the end of a loop pass, at most (Twisted's bufferSize)
+
+
+class BackpressureServer(Server):
+    """daphne's Server whose WebSocket sends wait while that connection's transport buffer is full."""
+
+    def protocol_connected(self, protocol):
+        super().protocol_connected(protocol)
+        if isinstance(protocol, WebSocketProtocol):
+            self.connections[protocol]["send_gate"] = gate_install(protocol.transport)
+
+    def protocol_disconnected(self, protocol):
+        gate = self.connections.get(protocol, {}).get("send_gate")
+        if gate is not None:
+            gate.close()
+        super().protocol_disconnected(protocol)
+
+    async def handle_reply(self, protocol, message):
+        details = self.connections.get(protocol)
+        gate = details.get("send_gate") if details else None
+        if gate is None or message.get("type") != "websocket.send":
+            if details and details.get("frames"):
+                self._frames_flush(protocol, details)  # frames sent before a close go out before it
+            return await super().handle_reply(protocol, message)
+        if not gate.open.is_set():
+            await gate.wait()  # another sender on this socket left the buffer full
+        frame = None if details.get("disconnected") else frame_of(protocol, message)
+        if frame is None:
+            if details.get("frames"):
+                self._frames_flush(protocol, details)
+            await super().handle_reply(protocol, message)
+        else:
+            frames = details.setdefault("frames", [])
+            if not frames:  # the first frame of this loop pass: all of them go out in one write at its end
+                asyncio.get_running_loop().call_soon(self._frames_flush, protocol, details)
+            frames.append(frame)
+            details["framed"] = details.get("framed", 0) + len(frame)
+            if details["framed"] >= FRAMES_HELD:  # an app that sends without pausing: write now, the gate may shut
+                self._frames_flush(protocol, details)
+        if not gate.open.is_set():
+            await gate.wait()  # this frame filled it: the app's next value waits in the app
+
+    @staticmethod
+    def _frames_flush(protocol, details) -> None:
+        """Write the socket's held frames in one go; none once it began to close (autobahn too sends no data
+        after a close frame)."""
+        frames = details.get("frames")
+        if frames:
+            data = frames[0] if len(frames) == 1 else b"".join(frames)
+            frames.clear()
+            details["framed"] = 0
+            if protocol.state == WebSocketProtocol.STATE_OPEN:
+                transport_write(protocol.transport, data)
+
+
+def frame_of(protocol, message) -> bytes | None:
+    """A `websocket.send` as one unmasked, uncompressed frame, to write straight to the transport; None where
+    autobahn's own path is needed: the socket not open, frames queued, compression, masking, fragmenting, a
+    message over the size limit, frame logging.
+
+    autobahn's sendMessage does the same write after per-message asserts, traffic statistics and debug log
+    calls whose arguments (coloured names) are built even when the log is off: most of a small message's cost.
+    """
+    text = message.get("text")
+    payload = text.encode() if text is not None else message.get("bytes")
+    if not payload or (text is not None and message.get("bytes")):
+        return None
+    length = len(payload)
+    if (protocol.state != WebSocketProtocol.STATE_OPEN or protocol.send_queue or protocol._perMessageCompress
+            or protocol.maskServerFrames or protocol.logFrames or protocol.logOctets
+            or 0 < protocol.autoFragmentSize < length or 0 < protocol.maxMessagePayloadSize < length):
+        return None
+    opcode = 0x81 if text is not None else 0x82  # FIN and text (or binary)
+    if length <= 125:
+        header = bytes((opcode, length))
+    elif length <= 0xFFFF:
+        header = bytes((opcode, 126)) + length.to_bytes(2, "big")
+    else:
+        header = bytes((opcode, 127)) + length.to_bytes(8, "big")
+    return header + payload
+
+
+def transport_write(transport, data: bytes) -> None:
+    """Send at once what the kernel takes when nothing waits in Twisted's buffer, as asyncio's transports do; the
+    rest (or all, where anything waits) goes through transport.write, whose buffer pauses the gate past 64 KiB.
+
+    transport.write alone registers the socket for writing and sends on the next loop pass, then unregisters:
+    two epoll_ctl calls and a reactor callback a pass for each socket, more than the send itself.
+    """
+    if (transport.connected and not transport.disconnecting and not getattr(transport, "TLS", False)
+            and not transport._tempDataBuffer and transport.offset >= len(transport.dataBuffer)):
+        sent = transport.writeSomeData(data)
+        if isinstance(sent, int):
+            if sent >= len(data):
+                return
+            data = data[sent:]
+    transport.write(data)
+
+
+def gate_install(transport) -> SendGate | None:
+    """Register a SendGate as the transport's streaming producer, in place of (and passing on to) the one there.
+
+    None, and the socket sends as under plain daphne, where the transport is not
+    a plain TCP one whose producer can be read (TLS wraps it; `serve` runs none).
+    """
+    if not hasattr(transport, "producer"):
+        logger.warning("No send backpressure on %r: its producer cannot be replaced", transport)
+        return None
+    previous = transport.producer
+    gate = SendGate(previous if transport.streamingProducer else None)
+    if previous is not None:
+        transport.unregisterProducer()
+    transport.registerProducer(gate, True)  # on a transport already gone this calls stopProducing: gate closed
+    if transport.producerPaused:  # the buffer was full already: resumeProducing will come when it drains
+        gate.open.clear()
+    return gate
+
+
+class BackpressureCommandLineInterface(CommandLineInterface):
+    """daphne's command line, serving with BackpressureServer."""
+
+    server_class = BackpressureServer
+
+
+if __name__ == "__main__":
+    BackpressureCommandLineInterface.entrypoint()

@@ -20,7 +20,7 @@ connection closing (either side) opens the gate, so no sender waits forever.
 A `websocket.send` on an open socket skips autobahn's sendMessage (whose
 per-message bookkeeping and debug-log arguments cost more than the frame):
 the server builds the frame itself, holds the socket's frames until the end
-of the loop pass (at most 64 KiB) and writes them in one send, straight to
+of the loop pass (at most 16 KiB) and writes them in one send, straight to
 the socket while Twisted's buffer is empty. bench/README.md has the figures.
 
 Run it as daphne, with daphne's own flags (`serve` does):
@@ -82,7 +82,7 @@ class SendGate:
             await self.open.wait()
 
 
-FRAMES_HELD = 64 * 1024  # a socket's frames held for the end of a loop pass, at most (Twisted's bufferSize)
+FRAMES_HELD = 16 * 1024  # a socket's frames held for the end of a loop pass, at most (a quarter of Twisted's buffer)
 
 
 class BackpressureServer(Server):

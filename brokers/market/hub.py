@@ -120,7 +120,11 @@ class Hub:
             new_channels.append(status)
         self.statuses[status].add(sink)
         if new_channels:
-            await self._pubsub.subscribe(*new_channels)
+            try:
+                await self._pubsub.subscribe(*new_channels)
+            except Exception:  # a fresh pub/sub, which the listener subscribes to every channel, once Redis answers
+                await self._reset_pubsub()
+                raise
         await self._publish_wants(stream, list(wanted))
 
     async def unsubscribe(self, sink: Sink, stream: str, instrument_keys: list[str]) -> None:
@@ -218,12 +222,13 @@ class Hub:
     async def _listen(self) -> None:
         while True:
             try:
-                channels = [*self.ticks, *(c for c, s in self.statuses.items() if s)]
-                if channels and not self._pubsub.subscribed:
-                    await self._pubsub.subscribe(*channels)
                 if not self._pubsub.subscribed:
-                    await asyncio.sleep(0.05)
-                    continue
+                    channels = [*self.ticks, *(c for c, s in self.statuses.items() if s)]
+                    if channels:
+                        await self._pubsub.subscribe(*channels)
+                    else:
+                        await asyncio.sleep(0.05)
+                        continue
                 message = await self._pubsub.get_message(timeout=1.0)
                 if message is not None:
                     self._dispatch(message)
@@ -251,9 +256,13 @@ class Hub:
         if subscribers:
             key = self._key_of[channel]
             full = '{"type": "market_data", "data": ' + raw + "}"
+            if '"depth"' not in raw:  # one look per tick, not per socket
+                for sink in list(subscribers):
+                    sink.offer(key, full)
+                return
             lean = None
             for sink, mode in list(subscribers.items()):
-                if mode >= StreamMode.DEPTH or '"depth"' not in raw:
+                if mode >= StreamMode.DEPTH:
                     sink.offer(key, full)
                 else:
                     if lean is None:

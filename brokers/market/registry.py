@@ -130,8 +130,13 @@ def _records(r: redis.Redis, client_ids: list[str]) -> dict[str, dict[str, str]]
 def clients_list(*, user_id: int | None) -> list[str]:
     """The live market sockets' client ids: the user's, or everyone's (user_id None: staff)."""
     r = sync_client()
-    members = r.smembers(keys.ALL_CLIENTS if user_id is None else keys.user_clients_key(user_id))
-    return sorted(_live(r, _records(r, sorted(_decode(m) for m in members))))
+    listing = keys.ALL_CLIENTS if user_id is None else keys.user_clients_key(user_id)
+    members = sorted(_decode(m) for m in r.smembers(listing))
+    records = _records(r, members)
+    gone = [client_id for client_id in members if client_id not in records]  # released without the set, or lost
+    if gone:
+        r.srem(listing, *gone)
+    return sorted(_live(r, records))
 
 
 def client_find(client_id: str, *, user_id: int | None) -> dict[str, str] | None:

@@ -454,38 +454,6 @@ class SilentKite:
         await self.sockets[-1].send(struct.pack(">HH", 1, len(packet)) + packet)
 
 
-async def test_a_silent_kite_ticker_is_reopened_from_the_stored_session_and_resubscribed(
-        redis, feed, user, settings, monkeypatch):
-    settings.MARKET_FEED_STALE_SECONDS = 1
-    monkeypatch.setattr("brokers.calendar.session_is_open", lambda at: True)  # NSE is trading, whatever the hour
-    kite = SilentKite()
-    settings.KITE_TICKER_URL = f"ws://127.0.0.1:{kite.port}"
-    connection = await database_sync_to_async(BrokerConnection.objects.create)(
-        user=user, broker="zerodha", account_id="ZX1234", status=ConnectionStatus.CONNECTED,
-        credentials={"api_key": "kitekey123", "api_secret": "kitesecret456"}, session={"access_token": "first"})
-    stream = str(connection.pk)
-    process = await WebProcess(redis, "web-a").start()
-    async with websockets.serve(kite.handler, "127.0.0.1", kite.port):
-        async with Listener(redis, keys.status_channel(stream), keys.tick_channel(stream, "nse_cm|408065")) as heard:
-            await process.want("nse_cm|408065", StreamMode.QUOTE, stream=stream)
-            await until(lambda: kite.subscribed() == {1})
-            connection.session = {"access_token": "second"}  # the user logged in again meanwhile
-            await database_sync_to_async(connection.save)(update_fields=["session"])
-            await until(lambda: len(kite.subscribed()) >= 2)
-            silent = heard.states(stream)
-            await kite.send_quote()
-            await until(lambda: heard.states(stream)[-1:] == ["up"] and len(heard.states(stream)) > 2)
-
-    handshakes = [socket.request.path for socket in kite.sockets]
-    assert silent == ["up", "recovering"]
-    assert "access_token=first" in handshakes[0] and "access_token=second" in handshakes[1]
-    [tick] = heard.on(keys.tick_channel(stream, "nse_cm|408065"))
-    assert (tick["instrument_token"], Decimal(str(tick["ltp"])), tick["volume"]) == (
-        "408065", Decimal("1573.15"), 1175986)
-
-
-# --- one feed at a time ---------------------------------------------------------------------------------------
-
 async def test_a_second_feed_stands_by_until_the_first_lets_go(paper_open, redis, quick):
     process = await WebProcess(redis, "web-a").start()
     await process.want(TCS, StreamMode.LTP)

@@ -97,6 +97,10 @@ async def open_market(user, client_id="tab-1", query="", *, token=None):
     token = token if token is not None else f"?token={AccessToken.for_user(user)}"
     socket = WebsocketCommunicator(application, f"/ws/market/{client_id}{token}{query}")
     connected, code = await socket.connect(timeout=WAIT)
+    if connected:  # a refusal is an accept, then a close with its code (so a browser sees the code too)
+        socket.first = await socket.receive_output(timeout=WAIT)
+        if socket.first["type"] == "websocket.close":
+            return socket, False, socket.first["code"]
     return socket, connected, code
 
 
@@ -104,7 +108,7 @@ async def connected_market(user, client_id="tab-1", query=""):
     """An open socket whose `connection` message has been read (returned with it)."""
     socket, connected, code = await open_market(user, client_id, query)
     assert connected, code
-    hello = json.loads(await socket.receive_from(timeout=WAIT))
+    hello = json.loads(socket.first["text"])
     assert hello["type"] == "connection"
     return socket, hello
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import replace
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -13,6 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from brokers.adapters.base import BrokerAdapter, BrokerOrderRejected
+from brokers.adapters.paper.quote import paper_quote
+from brokers.adapters.paper.stream import PaperMarketStream
 from brokers.domain import (
     Broker,
     BrokerOrder,
@@ -253,8 +254,6 @@ class PaperAdapter(BrokerAdapter):
 
     def market_stream(self):
         """The paper market's ticks, read from its rows (no session: every account streams the same market)."""
-        from brokers.adapters.paper.stream import PaperMarketStream  # stream.py builds its ticks with _quote here
-
         return PaperMarketStream()
 
     def market_open(self, at) -> bool:
@@ -281,22 +280,5 @@ class PaperAdapter(BrokerAdapter):
             row = (by_token.get((instrument.exchange, instrument.token))
                    or by_symbol.get((instrument.exchange, instrument.tradingsymbol)))
             if row is not None:
-                quotes.append(_quote(instrument, row, kind=kind, received_at=now, clock=clock))
+                quotes.append(paper_quote(instrument, row, kind=kind, received_at=now, clock=clock))
         return quotes
-
-
-def _quote(instrument: QuoteInstrument, row: PaperInstrument, *, kind: QuoteKind, received_at, clock) -> Quote:
-    last = Quote(instrument=instrument, received_at=received_at, last_price=row.last_price, exchange_timestamp=clock)
-    if kind == QuoteKind.LTP:
-        return last
-    day = {"open": row.open_price or None, "high": row.high_price or None, "low": row.low_price or None,
-           "close": row.close_price or None,
-           "change": (row.last_price - row.close_price).quantize(CENT) if row.close_price else None}
-    if kind == QuoteKind.OHLC:
-        return replace(last, **day)
-    bids, asks = engine.market_depth(row, now=clock)
-    traded = row.instrument_type != "INDEX"
-    return replace(last, **day, volume=row.volume if traded else None,
-                   oi=row.oi if row.is_derivative else None, bids=bids, asks=asks,
-                   buy_quantity=sum(level.quantity for level in bids) if bids else None,
-                   sell_quantity=sum(level.quantity for level in asks) if asks else None)

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db.models import Subquery
 from django.utils import timezone
 
-from brokers.adapters.paper.adapter import _quote  # the adapter's own quote, so a tick and a quote agree
+from brokers.adapters.paper.quote import paper_quote  # the adapter's own quote, so a tick and a quote agree
 from brokers.adapters.streams import MarketStream, StreamInstrument
 from brokers.domain import QuoteInstrument, QuoteKind
 from brokers.market.keys import StreamMode
@@ -40,7 +40,7 @@ from budhitrade.logging import OutageLog
 logger = logging.getLogger("budhitrade.market")
 _outage = OutageLog(logger, "paper_stream_read_failed")
 
-# What _quote reads of a row, and nothing else (values(), not whole model instances).
+# What paper_quote reads of a row, and nothing else (values(), not whole model instances).
 _FIELDS = ("token", "exchange", "instrument_type", "lot_size", "tick_size", "last_price", "open_price", "high_price",
            "low_price", "close_price", "volume", "oi")
 _KINDS = {StreamMode.LTP: QuoteKind.LTP, StreamMode.QUOTE: QuoteKind.ALL, StreamMode.DEPTH: QuoteKind.ALL}
@@ -144,7 +144,7 @@ class PaperMarketStream(MarketStream):
 def _tick_quote(row: dict, mode: StreamMode, received_at):
     fields = {name: row[name] for name in _FIELDS}
     instrument = PaperInstrument(**fields)
-    quote = _quote(QuoteInstrument(exchange=row["exchange"], token=str(row["token"])), instrument,
+    quote = paper_quote(QuoteInstrument(exchange=row["exchange"], token=str(row["token"])), instrument,
                    kind=_KINDS[mode], received_at=received_at, clock=row["clock"])
     if mode < StreamMode.DEPTH:  # the engine's depth only where it was asked for
         quote = replace(quote, bids=(), asks=(), buy_quantity=None, sell_quantity=None)

@@ -36,4 +36,14 @@ app.conf.beat_schedule = {
         "task": "portfolio.tasks.account_snapshot_due_task",
         "schedule": crontab(minute=45, hour=15, day_of_week="mon-fri"),
     },
+    # Every minute; the task captures only while its source's market is open (the paper market's hours, or NSE's).
+    "analytics-capture-snapshots": {
+        "task": "analytics.tasks.snapshot_capture_due_task",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},  # a capture stuck behind a busy worker past its minute is dropped, not late
+    },
+    "analytics-prune-snapshots": {
+        "task": "analytics.tasks.snapshot_prune_due_task",
+        "schedule": crontab(minute=5, hour=16),
+    },
 }

@@ -322,6 +322,18 @@ if PAPER_MARKET_HOURS not in ("nse", "always"):
 PAPER_DEMO_HISTORY_DAYS = env_int("PAPER_DEMO_HISTORY_DAYS", 7)
 # How often the paper market's stream reads the market for ticks (the market-feed process).
 PAPER_STREAM_INTERVAL_SECONDS = float(env_str("PAPER_STREAM_INTERVAL_SECONDS", "0.5"))
+
+# --- Analytics -------------------------------------------------------------
+# Underlyings whose option chains and futures are captured each minute in market hours.
+ANALYTICS_UNDERLYINGS = [name.upper() for name in env_list("ANALYTICS_UNDERLYINGS", "NIFTY,BANKNIFTY")]
+# The BrokerConnection account_id whose quotes capture reads (Kite, Kotak Neo); empty, or a paper account: the
+# paper market.
+ANALYTICS_ACCOUNT_ID = env_str("ANALYTICS_ACCOUNT_ID", "")
+# Snapshots older than this many days are pruned daily.
+ANALYTICS_RETENTION_DAYS = env_int("ANALYTICS_RETENTION_DAYS", 30)
+# The rate IV and greeks are read at (Black-76 discounting, the parity forward); the paper market prices at 6.5%.
+ANALYTICS_RISK_FREE_RATE = float(env_str("ANALYTICS_RISK_FREE_RATE", "0.065"))
+
 # The market-feed process (brokers/market/feed.py): how often it rereads what the web processes want besides
 # their notes; how long an upstream stream may send nothing while the market is open before it is called stale
 # and reopened; how long an instrument no socket wants stays subscribed (a reloading tab does not churn); how

@@ -5,12 +5,17 @@ ago and is replayed to now: the demo account starts with delivery holdings,
 trades a little along the way (a NIFTY future, a delivery buy that settles T+1,
 an intraday trade squared off at 15:20, an option), and after each session's
 close its portfolio is synced and snapshotted, exactly as beat does live.
+Along the way the option chains and futures are captured as the analytics
+beat job captures them: the current session minute by minute (its last
+RECENT_MINUTES), the sessions before it HISTORY_CAPTURES times each (every 5
+minutes on NSE's hours), which the 5- and 15-minute views need and which keeps
+the demo's start near a minute (bench/README.md).
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -18,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from analytics.backfill import snapshot_backfill
 from brokers import services as broker_services
 from brokers.paper import catalogue, ledger, market
 from brokers.paper.catalogue import IST, next_trading_day, previous_trading_day, session_bounds
@@ -31,6 +37,9 @@ DEMO_HOLDINGS = (
     ("RELIANCE", 40, "0.92"), ("TCS", 15, "1.04"), ("HDFCBANK", 60, "0.95"), ("INFY", 30, "1.02"),
     ("ITC", 200, "0.97"), ("SBIN", 50, "0.90"), ("LT", 10, "0.96"), ("BHARTIARTL", 20, "0.88"),
 )
+MINUTE = timedelta(minutes=1)
+HISTORY_CAPTURES = 75
+RECENT_MINUTES = catalogue.SESSION_MINUTES
 
 
 class Command(BaseCommand):
@@ -49,7 +58,11 @@ class Command(BaseCommand):
             self._seed_holdings(connection.account_id)
             days = self._replay(connection)
             self.stdout.write(f"Replayed the paper market over {days} sessions.")
-        market.market_advance(to=timezone.now())
+        now = timezone.now()
+        current = self._current_session(now)
+        recent = max(session_bounds(current)[0], now - RECENT_MINUTES * MINUTE)
+        snapshot_backfill(start=session_bounds(current)[0], end=recent, step=self._history_step(current))
+        snapshot_backfill(start=recent, end=now, step=MINUTE)
         self.stdout.write(self.style.SUCCESS(
             f"Demo user: {username} / {password}  (paper account {connection.account_id})\n"
             f"  Sign in: POST /api/auth/token {{\"username\": \"{username}\", \"password\": \"{password}\"}}"
@@ -83,6 +96,20 @@ class Command(BaseCommand):
         return day
 
     @staticmethod
+    def _current_session(now) -> date:
+        """The latest session that has opened by `now`: today's from its open, else the trading day before."""
+        day = now.astimezone(IST).date()
+        if not catalogue.is_trading_day(day) or now < session_bounds(day)[0]:
+            day = previous_trading_day(day)
+        return day
+
+    @staticmethod
+    def _history_step(day: date) -> timedelta:
+        """A past session's capture step: HISTORY_CAPTURES a session (5 minutes on NSE's hours, ~19 with always)."""
+        open_at, close_at = session_bounds(day)
+        return max(MINUTE, (close_at - open_at) // HISTORY_CAPTURES // MINUTE * MINUTE)
+
+    @staticmethod
     def _seed_holdings(account_id: str) -> None:
         account = PaperAccount.objects.get(account_id=account_id)
         references = {equity.symbol: equity.price for equity in catalogue.EQUITIES}
@@ -96,20 +123,28 @@ class Command(BaseCommand):
         now = timezone.now()
         clock = PaperMarket.objects.get().clock_at
         day, sessions = clock.astimezone(IST).date(), 0
+        current = self._current_session(now)
         while session_bounds(day)[1] <= now:
-            self._trade(connection.account_id, day, sessions)
-            market.market_advance(to=session_bounds(day)[1])
+            open_at, close_at = session_bounds(day)
+            step = MINUTE if day == current else self._history_step(day)
+
+            def advance(to, open_at=open_at, step=step):  # the market runs on, captured on the way
+                snapshot_backfill(start=open_at, end=to, step=step)
+
+            self._trade(connection.account_id, day, sessions, advance)
+            advance(close_at)
             services.account_snapshot(connection=connection, day=day)
             sessions += 1
             day = next_trading_day(day)
         return sessions
 
     @staticmethod
-    def _trade(account_id: str, day, session: int) -> None:
-        """A few trades through the exchange's own ledger, at its prices, on chosen sessions."""
+    def _trade(account_id: str, day, session: int, advance) -> None:
+        """A few trades through the exchange's own ledger, at its prices, on chosen sessions; `advance(to)` runs the
+        market to a trade's time."""
 
         def fill(symbol: str, exchange: str, side: str, quantity: int, product: str, at: time) -> None:
-            market.market_advance(to=datetime.combine(day, at, IST))
+            advance(datetime.combine(day, at, IST))
             instrument = PaperInstrument.objects.get(exchange=exchange, tradingsymbol=symbol)
             ledger.ledger_fill(account_id=account_id, instrument=instrument, side=side, quantity=quantity,
                                price=instrument.last_price, product=product)
@@ -122,7 +157,7 @@ class Command(BaseCommand):
             fill("INFY", "NSE", "BUY", 10, "CNC", time(11, 0))
         elif session == 5:
             fill("SBIN", "NSE", "BUY", 100, "MIS", time(10, 30))
-            market.market_advance(to=datetime.combine(day, time(10, 45), IST))
+            advance(datetime.combine(day, time(10, 45), IST))
             spot = PaperInstrument.objects.get(token=nifty.token).last_price
             strike = int(round(spot / nifty.strike_step) * nifty.strike_step)
             expiry = catalogue.weekly_expiry(day)

@@ -97,6 +97,20 @@ OPERATIONS: dict[str, Answers] = {
     "MarketQuotesView.post": Answers(broker=True),
     "MarketScripMasterView.get": Answers(),
     "MarketInstrumentsView.get": Answers(),
+    # Seed 002's own paths (compat/kotak_service).
+    "KotakServiceTotpLoginView.post": Answers(broker=True),
+    "KotakServiceTotpValidateView.post": Answers(broker=True, extra={
+        404: "No Kotak Neo login of the caller's is waiting for its MPIN (or not the one named).",
+        409: "The login is not waiting for its MPIN any more; start again with /api/auth/totp-login."}),
+    "KotakServiceLogoutView.post": Answers(),
+    "KotakServiceOrderPlaceView.post": Answers(broker=True, extra={409: _IDEMPOTENCY}),
+    "KotakServiceOrderModifyView.put": Answers(broker=True, extra={409: _ORDER_FINISHED}),
+    "KotakServiceOrderCancelView.delete": Answers(broker=True, extra={409: _ORDER_FINISHED}),
+    "KotakServiceOrderListView.get": Answers(),
+    "KotakServiceOrderHistoryView.get": Answers(),
+    "KotakServiceTradeListView.get": Answers(),
+    "KotakServicePositionsView.get": _SYNCS,
+    "KotakServiceHoldingsView.get": _SYNCS,
     "WebsocketStatusView.get": Answers(),
     "WebsocketSubscriptionsView.get": Answers(),
     "WebsocketUnsubscribeView.post": Answers(extra={

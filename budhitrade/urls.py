@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("brokers.market.urls")),
     path("", include("portfolio.urls")),
     path("", include("orders.urls")),
+    path("", include("compat.kotak_service.urls")),
 ]

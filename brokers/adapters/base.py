@@ -111,6 +111,10 @@ class BrokerAdapter(ABC):
     market_data_shared: ClassVar[bool] = False
     # True where quotes and the market stream take an index by its name, not a token (Kotak Neo: "Nifty 50").
     index_token_is_name: ClassVar[bool] = False
+    # True where order_place takes cover and bracket products (CO, BO).
+    places_cover_bracket_orders: ClassVar[bool] = False
+    # True where order_place takes validities beyond the day (GTC, EOS, GTD).
+    places_long_validity_orders: ClassVar[bool] = False
     # How many market streams one API key may hold at once (Kite: 3 of 3,000 instruments each).
     market_streams_per_key: ClassVar[int] = 1
     # The seed-002 limits segments that the broker's equity funds pay for

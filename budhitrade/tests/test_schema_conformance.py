@@ -130,6 +130,21 @@ def _samples(world) -> dict[str, dict]:
             "instrument_tokens": [{"instrument_token": "424961", "exchange_segment": "nse_cm"}], "quote_type": "all"}},
         "market_scrip_master": {"headers": account, "query": {"exchange_segment": "nse_cm", "limit": "10"}},
         "market_instruments": {"headers": account, "query": {"q": "itc", "limit": "5"}},
+        # The TOTP has 5 digits on purpose: only Zerodha is faked here, so a valid body would reach Kotak.
+        "kotak_service_totp_login": {"body": {"mobile_number": "+919876543210", "ucc": "AB123", "totp": "12345",
+                                              "consumer_key": "k"}},
+        "kotak_service_totp_validate": {"body": {"mpin": "1234"}},
+        "kotak_service_logout": {"headers": account},
+        "kotak_service_order_place": {"body": {"exchange_segment": "nse_cm", "product": "CNC", "price": "410",
+                                               "order_type": "L", "quantity": "1", "validity": "DAY",
+                                               "trading_symbol": "ITC", "transaction_type": "B"}},
+        "kotak_service_order_modify": {"body": {"order_id": "260101000001", "price": "411"}},
+        "kotak_service_order_cancel": {},
+        "kotak_service_orders": {"query": {"limit": "10"}},
+        "kotak_service_order_history": {},
+        "kotak_service_trades": {"query": {"order_id": "260101000001"}},
+        "kotak_service_positions": {},
+        "kotak_service_holdings": {},
     }
 
 

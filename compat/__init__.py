@@ -1,0 +1,1 @@
+"""Source documents' own APIs, served path for path over BudhiTrade's services (issue 13)."""

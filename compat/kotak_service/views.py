@@ -1,0 +1,192 @@
+"""Seed 002's orders, trades and portfolio paths, for "the" account, over the unified API's services.
+
+Each view reads seed 002's body (its words: vocabulary.py), and then does
+what the unified endpoint does (orders.services, portfolio.services): the
+same validation, Idempotency-Key, rate limits and errors. "The" account is
+the contract's (X-Account-ID, ?broker=, or the only one); an order of
+another account, another user's included, is 404. Answers are seed 002's
+envelope {"status": "success", "data", "message"} around the unified rows,
+so an order reads the same here as in GET /accounts/{account_id}/orders.
+"""
+
+from __future__ import annotations
+
+from django.db.models import F
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from brokers.lookup import connection_from_request
+from brokers.views import ACCOUNT_PARAMETERS
+from budhitrade.errors import InvalidInput
+from compat.kotak_service import translate
+from compat.kotak_service import vocabulary as words
+from compat.kotak_service.auth_views import TAG
+from compat.kotak_service.serializers import (
+    HISTORY_OUTPUT,
+    ORDER_OUTPUT,
+    ORDERS_OUTPUT,
+    PLACE_OUTPUT,
+    ROWS_OUTPUT,
+    ModifyInputSerializer,
+    PlaceInputSerializer,
+)
+from orders import selectors, services
+from orders.views import (
+    IDEMPOTENCY_HEADER,
+    REJECTED_OUTPUT,
+    SAVED_ORDER_ERROR,
+    TRADE_COLUMNS,
+    _find_order,
+    _idempotent,
+    _limit,
+    _order_rows,
+)
+from portfolio import selectors as portfolio_selectors
+from portfolio.serializers import HoldingRowSerializer, PositionRowSerializer, rows
+from portfolio.services import account_sync
+
+
+def _body(request) -> dict | None:
+    return request.data if isinstance(request.data, dict) else None
+
+
+def _row(connection, order_id: str) -> dict:
+    """The order as the unified order book lists it."""
+    return _order_rows(selectors.order_find(connection=connection, order_id=order_id)[:1])[0]
+
+
+def _answer(data, message: str) -> Response:
+    return Response({"status": "success", "data": data, "message": message})
+
+
+class KotakServiceOrderPlaceView(APIView):
+    """POST /api/orders/place: seed 002's order body, placed as POST /accounts/{account_id}/orders places."""
+
+    @extend_schema(operation_id="kotak_service_order_place", tags=[TAG], request=PlaceInputSerializer,
+                   parameters=[IDEMPOTENCY_HEADER, *ACCOUNT_PARAMETERS],
+                   responses={200: PLACE_OUTPUT, 400: REJECTED_OUTPUT, 409: SAVED_ORDER_ERROR,
+                              429: SAVED_ORDER_ERROR, 502: SAVED_ORDER_ERROR, 503: SAVED_ORDER_ERROR,
+                              504: SAVED_ORDER_ERROR})
+    def post(self, request):
+        connection = connection_from_request(request)
+        serializer = PlaceInputSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
+        order_request = translate.order_request(connection=connection, **serializer.validated_data)
+
+        def place(record):
+            try:
+                order = services.order_place(connection=connection, request=order_request,
+                                             idempotency_key=record.key if record else "")
+            except InvalidInput as error:  # the instrument's rules (lot, tick, listed): in seed 002's names
+                raise InvalidInput(error.detail, errors=words.seed_errors(error.errors)) from error
+            except Exception as error:
+                if record is not None and getattr(error, "order", None) is not None:
+                    record.orders.add(error.order)
+                raise
+            if record is not None:
+                record.orders.add(order)
+            return Response({"status": "success", "message": "Order placed successfully", "success": True,
+                             "order_id": order.order_id, "account_id": connection.account_id,
+                             "data": _row(connection, order.order_id)})
+
+        return _idempotent(request, place)
+
+
+class KotakServiceOrderModifyView(APIView):
+    """PUT /api/orders/modify: seed 002's modification, as PATCH /accounts/{account_id}/orders/{order_id}."""
+
+    @extend_schema(operation_id="kotak_service_order_modify", tags=[TAG], request=ModifyInputSerializer,
+                   parameters=ACCOUNT_PARAMETERS, responses={200: ORDER_OUTPUT, 400: REJECTED_OUTPUT})
+    def put(self, request):
+        connection = connection_from_request(request)
+        serializer = ModifyInputSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
+        order = _find_order(connection, serializer.validated_data["order_id"])
+        change = translate.order_change(current=order, change=serializer.validated_data["change"])
+        order = services.order_modify(order=order, change=change)
+        return _answer(_row(connection, order.order_id), "Order modified successfully")
+
+
+class KotakServiceOrderCancelView(APIView):
+    """DELETE /api/orders/{order_id}: cancel an open order of "the" account."""
+
+    @extend_schema(operation_id="kotak_service_order_cancel", tags=[TAG], parameters=ACCOUNT_PARAMETERS,
+                   responses={200: ORDER_OUTPUT, 400: REJECTED_OUTPUT})
+    def delete(self, request, order_id):
+        connection = connection_from_request(request)
+        order = services.order_cancel(order=_find_order(connection, order_id))
+        return _answer(_row(connection, order.order_id), "Order cancelled successfully")
+
+
+class KotakServiceOrderListView(APIView):
+    """GET /api/orders: the account's order book, newest first, rows as the unified order book's."""
+
+    @extend_schema(operation_id="kotak_service_orders", tags=[TAG], parameters=[
+        OpenApiParameter("limit", int, required=False, description="1-1000, default 100"), *ACCOUNT_PARAMETERS],
+        responses={200: ORDERS_OUTPUT})
+    def get(self, request):
+        connection = connection_from_request(request)
+        orders = selectors.order_list(connection=connection)[:_limit(request, default=100)]
+        return _answer(_order_rows(orders), "Orders retrieved successfully")
+
+
+class KotakServiceOrderHistoryView(APIView):
+    """GET /api/orders/{order_id}/history: every state the order passed through, oldest first."""
+
+    @extend_schema(operation_id="kotak_service_order_history", tags=[TAG], parameters=ACCOUNT_PARAMETERS,
+                   responses={200: HISTORY_OUTPUT})
+    def get(self, request, order_id):
+        order = _find_order(connection_from_request(request), order_id)
+        history = list(selectors.order_event_list(order=order).values(
+            "status", "filled_quantity", "average_price", "message", "source", timestamp=F("at")))
+        for event in history:
+            event["average_price"] = float(round(event["average_price"], 2))
+            event["timestamp"] = event["timestamp"].isoformat()
+        return _answer(history, "Order history retrieved successfully")
+
+
+class KotakServiceTradeListView(APIView):
+    """GET /api/trades?order_id=: the account's fills, newest first, or one order's."""
+
+    @extend_schema(operation_id="kotak_service_trades", tags=[TAG], parameters=[
+        OpenApiParameter("order_id", str, required=False),
+        OpenApiParameter("limit", int, required=False, description="1-1000, default 500"), *ACCOUNT_PARAMETERS],
+        responses={200: ROWS_OUTPUT})
+    def get(self, request):
+        connection = connection_from_request(request)
+        limit = _limit(request, default=500)
+        order_id = request.query_params.get("order_id", "").strip()
+        order = _find_order(connection, order_id) if order_id else None
+        trades = [dict(zip(TRADE_COLUMNS, row)) for row in selectors.trade_list(connection=connection, order=order)
+                  .values_list(*TRADE_COLUMNS.values())[:limit]]
+        for trade in trades:
+            trade["price"] = float(trade["price"])
+            for name in ("fill_timestamp", "exchange_timestamp"):
+                if trade[name] is not None:
+                    trade[name] = trade[name].isoformat()
+        return _answer(trades, "Trades retrieved successfully")
+
+
+class KotakServicePositionsView(APIView):
+    """GET /api/portfolio/positions: the account's positions, synced unless younger than PORTFOLIO_FRESH_SECONDS."""
+
+    @extend_schema(operation_id="kotak_service_positions", tags=[TAG], parameters=ACCOUNT_PARAMETERS,
+                   responses={200: ROWS_OUTPUT})
+    def get(self, request):
+        connection = connection_from_request(request)
+        account_sync(connection=connection)
+        positions = rows(portfolio_selectors.position_list(connection=connection), PositionRowSerializer)
+        return _answer(positions, "Positions retrieved successfully")
+
+
+class KotakServiceHoldingsView(APIView):
+    """GET /api/portfolio/holdings: the account's holdings, synced unless younger than PORTFOLIO_FRESH_SECONDS."""
+
+    @extend_schema(operation_id="kotak_service_holdings", tags=[TAG], parameters=ACCOUNT_PARAMETERS,
+                   responses={200: ROWS_OUTPUT})
+    def get(self, request):
+        connection = connection_from_request(request)
+        account_sync(connection=connection)
+        holdings = rows(portfolio_selectors.holding_list(connection=connection), HoldingRowSerializer)
+        return _answer(holdings, "Holdings retrieved successfully")

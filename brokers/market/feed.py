@@ -56,10 +56,11 @@ class Feed:
         try:
             while True:
                 await self.step()
-                try:
-                    await asyncio.wait_for(self._demand_changed.wait(), timeout=self._round_seconds())
+                try:  # asyncio.timeout, not wait_for, which on Python 3.11 can lose the cancel that stops the feed
+                    async with asyncio.timeout(self._round_seconds()):
+                        await self._demand_changed.wait()
                     await asyncio.sleep(COALESCE_SECONDS)  # a burst of subscribes is one read, not one each
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 self._demand_changed.clear()
         finally:

@@ -269,8 +269,11 @@ class StreamRunner:
     async def _pump(self, market_open: bool) -> None:
         """Read one batch of what the streams pushed (waiting up to LOOP_SECONDS) and publish it."""
         try:
-            items = [await asyncio.wait_for(self._queue.get(), timeout=LOOP_SECONDS)]
-        except asyncio.TimeoutError:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that arrives as the get
+            # completes (a stream ending as the feed stops), and the runner would then never stop.
+            async with asyncio.timeout(LOOP_SECONDS):
+                items = [await self._queue.get()]
+        except TimeoutError:
             return
         while len(items) < BATCH_MAX and not self._queue.empty():
             items.append(self._queue.get_nowait())

@@ -130,6 +130,8 @@ class QuotesOutputSerializer(serializers.Serializer):
 
 
 class InstrumentPageSerializer(serializers.Serializer):
+    """A page of the scrip master; the search's pages are the same with `q` (InstrumentSearchSerializer)."""
+
     status = serializers.CharField()
     exchange_segment = serializers.CharField(allow_null=True)
     count = serializers.IntegerField(help_text="Instruments in the whole listing (for the segment).")
@@ -139,12 +141,9 @@ class InstrumentPageSerializer(serializers.Serializer):
     data = InstrumentRowSerializer(many=True)
 
 
-class InstrumentSearchSerializer(serializers.Serializer):
-    status = serializers.CharField()
+class InstrumentSearchSerializer(InstrumentPageSerializer):
+    """A page of the instrument search: the scrip master's page with the query, and only this page counted."""
+
     q = serializers.CharField()
-    exchange_segment = serializers.CharField(allow_null=True)
     count = serializers.IntegerField(help_text="Instruments on this page.")
-    offset = serializers.IntegerField()
-    limit = serializers.IntegerField()
     next = serializers.URLField(allow_null=True, help_text="The next page, or null when this one was not full.")
-    data = InstrumentRowSerializer(many=True)

@@ -105,9 +105,10 @@ class PaperMarketStream(MarketStream):
         while self._open:
             for push in await self.poll():
                 yield push
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=settings.PAPER_STREAM_INTERVAL_SECONDS)
-            except asyncio.TimeoutError:
+            try:  # asyncio.timeout, not wait_for, which on Python 3.11 can lose a cancel
+                async with asyncio.timeout(settings.PAPER_STREAM_INTERVAL_SECONDS):
+                    await self._wake.wait()
+            except TimeoutError:
                 pass
             self._wake.clear()
 

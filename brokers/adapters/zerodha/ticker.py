@@ -1,28 +1,37 @@
 """Kite's market ticker as a MarketStream, through kiteconnect's own KiteTicker (the only streaming caller of it).
 
-Threads. KiteTicker runs on Twisted's reactor; the market-feed process runs
-on asyncio. The reactor runs in one daemon thread of its own (started once
-by `install_reactor()`, which `open()` calls), and every KiteTicker call is
-made there (`reactor.callFromThread`); its callbacks hand their news to the
-stream's event loop with `loop.call_soon_threadsafe`, so the stream's state
-and its pushes live on the loop alone. Twisted's asyncio reactor on the
-feed's own loop was the alternative and does not hold: `django.setup()`
-imports kiteconnect, which imports `twisted.internet.reactor` and so installs
-Twisted's default reactor before any command's code runs, and a reactor
-binds one event loop for the life of the process (pytest-asyncio gives each
-test a new loop), and can never be restarted. Where something already runs
-the reactor (daphne runs its asyncio reactor), that one is used as it is.
+Threads. KiteTicker runs on Twisted's reactor, in a thread of its own
+(brokers/adapters/zerodha/reactor.py); every KiteTicker call is made there
+(`reactor.callFromThread`) and its callbacks hand their news to the stream's
+event loop (`loop.call_soon_threadsafe`), so the stream's state and its
+pushes live on the loop alone.
+
+Waits are bounded with `asyncio.timeout`, never `asyncio.wait_for`: on
+Python 3.11 wait_for returns (or raises) the awaited result when the
+cancellation arrives as it completes, losing the cancel, and the feed's stop
+then waits on a runner that carries on. A stream cancelled while connecting
+stops KiteTicker's connection attempt and drops its socket.
 
 Reconnection is the feed's, not KiteTicker's (`reconnect_max_tries=0`): Kite
 refuses yesterday's access token at the handshake (HTTP 403), so only a
 reconnect that rereads the stored session can recover, and the feed is the
 one place that resubscribes. A stream therefore ends when its connection
-does, after a FeedStatusPush(DOWN). KiteTicker sends no pings of its own; a
-silent socket stays open and yields nothing, and the feed judges silence.
+does, after a FeedStatusPush(DOWN).
+
+Liveness is the feed's to judge (brokers/market/feed_runner.py: no fresh
+tick and no heartbeat for MARKET_FEED_STALE_SECONDS is stale, and reopened
+from the stored session). KiteTicker sends no pings, and a socket Kite has
+given up on can stay open and send nothing. Where nothing trades Kite sends
+a 1-byte heartbeat every second or two (KiteTicker keeps those frames from
+`on_ticks`; `on_message` sees them): each is passed on as FeedStatusPush(UP,
+HEARTBEAT), alive but not `up` (only a fresh tick says that), so a quiet
+instrument is not silence. The daily token change closes the socket on
+Kite's side (the stream ends); open but sending neither is the dead socket.
 
 Ticks are conflated per instrument while the feed has not read them: a new
 tick replaces the unread one in its place in the queue, so the queue holds at
-most one tick per instrument, and never an older value after a newer.
+most one tick per instrument, and never an older value after a newer; an
+unread heartbeat is not repeated.
 """
 
 from __future__ import annotations
@@ -31,7 +40,6 @@ import asyncio
 import itertools
 import logging
 import re
-import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -45,6 +53,7 @@ from brokers.adapters.base import BrokerError, BrokerSessionExpired, BrokerUnava
 from brokers.adapters.streams import MarketStream, StreamInstrument
 from brokers.adapters.wiremap import unknown_value_seen
 from brokers.adapters.zerodha.mapping.ticks import MODES, quote_from_tick, tick_exchange, tick_token
+from brokers.adapters.zerodha.reactor import install_reactor
 from brokers.domain import Broker
 from brokers.market.keys import StreamMode
 from brokers.pushes import FeedState, FeedStatusPush, Push, TickPush
@@ -55,33 +64,9 @@ logger = logging.getLogger(__name__)
 # autobahn: "(403 - Forbidden)"). Kite answers 403 to a bad API key or an expired or revoked access token.
 _UPGRADE_FAILED = re.compile(r"upgrade failed\W*(\d{3})")
 _SESSION_REFUSED = {401, 403}
-
-_reactor_lock = threading.Lock()
-_reactor_thread: threading.Thread | None = None
-
-
-def install_reactor() -> None:
-    """Make Twisted's reactor run for KiteTicker: in a daemon thread unless something runs it already.
-
-    Idempotent and thread-safe; it installs no reactor of its own (whichever
-    is installed is run), so it is safe after daphne installed its own. It
-    refuses a process where the reactor was swapped after kiteconnect was
-    imported (daphne.server imported late): KiteTicker would run the old one.
-    """
-    global _reactor_thread
-    from kiteconnect import ticker as kite_ticker
-    from twisted.internet import reactor
-
-    if kite_ticker.reactor is not reactor:
-        raise RuntimeError("Twisted's reactor was replaced after kiteconnect was imported; "
-                           "KiteTicker cannot run in this process.")
-    with _reactor_lock:
-        if reactor.running or (_reactor_thread is not None and _reactor_thread.is_alive()):
-            return
-        _reactor_thread = threading.Thread(
-            target=reactor.run, kwargs={"installSignalHandlers": False}, name="kite-ticker-reactor", daemon=True
-        )
-        _reactor_thread.start()
+# A binary frame too short to hold a packet (KiteTicker hands `on_ticks` only longer ones): Kite's heartbeat.
+_HEARTBEAT_BYTES = 4
+HEARTBEAT = "Kite's heartbeat: the connection is alive."
 
 
 class ZerodhaMarketStream(MarketStream):
@@ -123,18 +108,24 @@ class ZerodhaMarketStream(MarketStream):
                             connect_timeout=max(1, round(self._timeout)))
         ticker.on_open = lambda ws: self._post(self._socket_opened)
         ticker.on_ticks = lambda ws, ticks: self._post(self._ticks_arrived, ticks, timezone.now())
+        ticker.on_message = self._message_arrived
         ticker.on_error = lambda ws, code, reason: self._post(self._socket_error, code, str(reason or ""))
         ticker.on_close = lambda ws, code, reason: self._post(self._socket_gone, code, str(reason or ""))
         ticker.on_noreconnect = lambda ws: self._post(self._socket_gone, None, "")
         self._ticker = ticker
         try:
             await self._in_reactor(ticker.connect)
-            await asyncio.wait_for(asyncio.shield(self._opened), timeout=2 * self._timeout)
+            async with asyncio.timeout(2 * self._timeout):
+                await asyncio.shield(self._opened)
         except TimeoutError:
             await self.close()
             raise BrokerUnavailable("Kite's ticker did not answer in time.") from None
         except BrokerError:
             self._end()
+            raise
+        except asyncio.CancelledError:  # the feed let go while connecting: leave no socket in the reactor
+            self._end()
+            self._call_in_reactor(self._abandon)
             raise
 
     async def close(self) -> None:
@@ -144,7 +135,8 @@ class ZerodhaMarketStream(MarketStream):
             return
         try:
             await self._in_reactor(self._ticker.close)
-            await asyncio.wait_for(asyncio.shield(self._socket_closed), timeout=self._timeout)
+            async with asyncio.timeout(self._timeout):
+                await asyncio.shield(self._socket_closed)
         except (TimeoutError, BrokerError):
             self._call_in_reactor(self._drop)
 
@@ -218,6 +210,11 @@ class ZerodhaMarketStream(MarketStream):
                 unknown_value_seen(Broker.ZERODHA, "ticker instrument", tick.get("instrument_token"))
         self._wake.set()
 
+    def _heartbeat(self) -> None:
+        if self._up and not self._ended:
+            self._pending[("heartbeat",)] = FeedStatusPush(state=FeedState.UP, message=HEARTBEAT)
+            self._wake.set()
+
     def _socket_error(self, code: int | None, reason: str) -> None:
         if code == 0:  # Kite's own {"type": "error"} text message: the socket stays open
             logger.warning("zerodha_ticker_error", extra={"message": reason[:200]})
@@ -256,6 +253,11 @@ class ZerodhaMarketStream(MarketStream):
         except RuntimeError:
             pass
 
+    def _message_arrived(self, ws: Any, payload: bytes, is_binary: bool) -> None:
+        """From the reactor thread, every frame: a heartbeat goes to the loop (ticks come by `on_ticks`)."""
+        if is_binary and len(payload) <= _HEARTBEAT_BYTES:
+            self._post(self._heartbeat)
+
     def _call_in_reactor(self, call: Callable[[], Any]) -> None:
         from twisted.internet import reactor
 
@@ -281,9 +283,17 @@ class ZerodhaMarketStream(MarketStream):
 
         self._call_in_reactor(run)
         try:
-            await asyncio.wait_for(future, timeout=self._timeout)
+            async with asyncio.timeout(self._timeout):
+                await future
         except TimeoutError:
             raise BrokerUnavailable("Kite's ticker did not answer in time.") from None
+
+    def _abandon(self) -> None:
+        """In the reactor thread: stop connecting (KiteTicker's factory exists once connect ran) and drop."""
+        factory = getattr(self._ticker, "factory", None)
+        if factory is not None:
+            factory.stopTrying()
+        self._drop()
 
     def _drop(self) -> None:
         """In the reactor thread: abort the socket without a close handshake."""

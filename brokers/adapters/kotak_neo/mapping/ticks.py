@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -120,7 +120,7 @@ class TickBook:
         if carried is None:
             return None  # a packet that was under way when its instrument was unsubscribed
         previous = carried.quote or Quote(instrument=self._instrument(carried, message), received_at=received_at)
-        fields = _FIELDS[kind](message, carried.mode)
+        fields = _fields(kind, message, carried.mode)
         carried.quote = replace(previous, instrument=self._instrument(carried, message), received_at=received_at,
                                 **fields)
         return carried.quote
@@ -144,70 +144,53 @@ class TickBook:
                                tradingsymbol=symbol)
 
 
-def _scrip_fields(message: Any, mode: StreamMode) -> dict[str, Any]:
-    """A touch line or depth packet: the whole day's quote; its book where it is as deep as the mode needs."""
-    precision = message.precision
-    fields: dict[str, Any] = {
-        "last_price": _price(message.last_traded_price, precision),
-        "open": _price(message.open_price, precision),
-        "high": _price(message.high_price, precision),
-        "low": _price(message.low_price, precision),
-        "close": _price(message.close_price, precision),
-        "change": _price(message.net_change, precision),
-        "volume": message.volume_traded_today,
-        "average_price": _price(message.average_trade_price, precision),
-        "last_quantity": message.last_trade_qty,
-        "oi": message.open_interest,
-        "buy_quantity": message.total_buy_quantity,
-        "sell_quantity": message.total_sell_quantity,
-        "week_52_high": _price(message.yearly_high, precision),
-        "week_52_low": _price(message.yearly_low, precision),
-        "upper_circuit": _price(message.upper_circuit_limit, precision),
-        "lower_circuit": _price(message.lower_circuit_limit, precision),
-    }
-    for name, value in (("last_trade_at", epoch_from_wire(message.last_trade_time)),
-                        ("exchange_timestamp", epoch_from_wire(message.last_update_time))):
-        if value is not None:  # 0 is "none yet", not a new time
-            fields[name] = value
+@dataclass(frozen=True)
+class _Carries:
+    """What one kind of packet carries: each Quote field it replaces, and the SDK message's attribute for it."""
+
+    prices: dict[str, str]
+    counts: dict[str, str] = field(default_factory=dict)
+    times: dict[str, str] = field(default_factory=dict)  # 0 is "none yet", not a new time: the earlier one stays
+    book: bool = False  # its buy and sell rows (a touch line's one row, depth's five)
+
+
+# The day's OHLC and the year's range, named alike in a touch line and an index packet.
+_RANGES = {"open": "open_price", "high": "high_price", "low": "low_price", "close": "close_price",
+           "week_52_high": "yearly_high", "week_52_low": "yearly_low"}
+# A field a kind does not name keeps its earlier value.
+_CARRIES = {
+    # A touch line or depth packet: the whole day's quote, and its book.
+    "scrip": _Carries(
+        prices={"last_price": "last_traded_price", **_RANGES, "change": "net_change",
+                "average_price": "average_trade_price", "upper_circuit": "upper_circuit_limit",
+                "lower_circuit": "lower_circuit_limit"},
+        counts={"volume": "volume_traded_today", "last_quantity": "last_trade_qty", "oi": "open_interest",
+                "buy_quantity": "total_buy_quantity", "sell_quantity": "total_sell_quantity"},
+        times={"last_trade_at": "last_trade_time", "exchange_timestamp": "last_update_time"},
+        book=True),
+    # A mini touch line: the last trade, the previous close and the change.
+    "scrip_lite": _Carries(
+        prices={"last_price": "last_traded_price", "close": "close_price", "change": "net_change"},
+        counts={"last_quantity": "last_trade_qty"},
+        times={"last_trade_at": "last_trade_time"}),
+    # An index packet: its value, the day's range and change, the year's range; its time is the exchange's.
+    "index": _Carries(
+        prices={"last_price": "last_traded_price", **_RANGES, "change": "change"},
+        times={"exchange_timestamp": "last_trade_time"}),
+}
+
+
+def _fields(kind: str, message: Any, mode: StreamMode) -> dict[str, Any]:
+    """The Quote fields a packet of `kind` replaces, as _CARRIES says."""
+    carries = _CARRIES[kind]
+    fields: dict[str, Any] = {name: _price(getattr(message, attribute), message.precision)
+                              for name, attribute in carries.prices.items()}
+    fields.update((name, getattr(message, attribute)) for name, attribute in carries.counts.items())
+    for name, attribute in carries.times.items():
+        if (at := epoch_from_wire(getattr(message, attribute))) is not None:
+            fields[name] = at
     # A touch line's single row does not replace a five-level book the instrument is carried with.
-    if message.level >= DEPTH_LEVEL or mode < StreamMode.DEPTH:
-        fields["bids"] = _depth(message.buy, precision)
-        fields["asks"] = _depth(message.sell, precision)
+    if carries.book and (message.level >= DEPTH_LEVEL or mode < StreamMode.DEPTH):
+        fields["bids"] = _depth(message.buy, message.precision)
+        fields["asks"] = _depth(message.sell, message.precision)
     return fields
-
-
-def _lite_fields(message: Any, mode: StreamMode) -> dict[str, Any]:
-    """A mini touch line: the last trade, the previous close and the change; everything else stays."""
-    precision = message.precision
-    fields: dict[str, Any] = {
-        "last_price": _price(message.last_traded_price, precision),
-        "close": _price(message.close_price, precision),
-        "change": _price(message.net_change, precision),
-        "last_quantity": message.last_trade_qty,
-    }
-    traded_at = epoch_from_wire(message.last_trade_time)
-    if traded_at is not None:
-        fields["last_trade_at"] = traded_at
-    return fields
-
-
-def _index_fields(message: Any, mode: StreamMode) -> dict[str, Any]:
-    """An index packet: its value, the day's range and change, the year's range; its time is the exchange's."""
-    precision = message.precision
-    fields: dict[str, Any] = {
-        "last_price": _price(message.last_traded_price, precision),
-        "open": _price(message.open_price, precision),
-        "high": _price(message.high_price, precision),
-        "low": _price(message.low_price, precision),
-        "close": _price(message.close_price, precision),
-        "change": _price(message.change, precision),
-        "week_52_high": _price(message.yearly_high, precision),
-        "week_52_low": _price(message.yearly_low, precision),
-    }
-    at = epoch_from_wire(message.last_trade_time)
-    if at is not None:
-        fields["exchange_timestamp"] = at
-    return fields
-
-
-_FIELDS = {"scrip": _scrip_fields, "scrip_lite": _lite_fields, "index": _index_fields}

@@ -42,39 +42,50 @@ def _depth(levels: list[dict[str, Any]] | None) -> tuple[DepthLevel, ...]:
     )
 
 
+def prices_from_wire(body: dict[str, Any]) -> dict[str, Any]:
+    """The Quote fields a quote entry and a ticker tick name alike: last price, the day's OHLC, OI and depth.
+
+    Both carry `ohlc` and `depth` as the same objects (kiteconnect decodes the
+    ticker's packets into the REST quote's shape); the change is last price
+    minus the previous close, where both are known.
+    """
+    ohlc = body.get("ohlc") or {}
+    depth = body.get("depth") or {}
+    last_price, close = price(body.get("last_price")), price(ohlc.get("close"))
+    return {
+        "last_price": last_price,
+        "open": price(ohlc.get("open")),
+        "high": price(ohlc.get("high")),
+        "low": price(ohlc.get("low")),
+        "close": close,
+        "change": last_price - close if last_price is not None and close else None,
+        "oi": count_or_none(body.get("oi")),
+        "oi_day_high": count_or_none(body.get("oi_day_high")),
+        "oi_day_low": count_or_none(body.get("oi_day_low")),
+        "bids": _depth(depth.get("buy")),
+        "asks": _depth(depth.get("sell")),
+    }
+
+
 def quote_from_wire(instrument: QuoteInstrument, row: dict[str, Any] | None, *, received_at: datetime) -> Quote:
     """One instrument's entry in a quote answer; an instrument Kite left out is a quote with nothing in it.
 
     Kite's quote has no 52-week range (None). Its `net_change` is not filled
-    in (Kite's libraries compute it), so the change is last price minus the
-    previous close, where both are known.
+    in (Kite's libraries compute it): prices_from_wire computes the change.
     """
     if row is None:
         return Quote(instrument=instrument, received_at=received_at)
     instrument = QuoteInstrument(exchange=instrument.exchange, tradingsymbol=instrument.tradingsymbol,
                                  token=instrument.token or str(row.get("instrument_token") or ""))
-    ohlc = row.get("ohlc") or {}
-    depth = row.get("depth") or {}
-    last_price, close = price(row.get("last_price")), price(ohlc.get("close"))
     return Quote(
         instrument=instrument,
         received_at=received_at,
-        last_price=last_price,
-        open=price(ohlc.get("open")),
-        high=price(ohlc.get("high")),
-        low=price(ohlc.get("low")),
-        close=close,
-        change=last_price - close if last_price is not None and close else None,
+        **prices_from_wire(row),
         volume=count_or_none(row.get("volume")),
         average_price=price(row.get("average_price")),
         last_quantity=count_or_none(row.get("last_quantity")),
-        oi=count_or_none(row.get("oi")),
-        oi_day_high=count_or_none(row.get("oi_day_high")),
-        oi_day_low=count_or_none(row.get("oi_day_low")),
         buy_quantity=count_or_none(row.get("buy_quantity")),
         sell_quantity=count_or_none(row.get("sell_quantity")),
-        bids=_depth(depth.get("buy")),
-        asks=_depth(depth.get("sell")),
         upper_circuit=price(row.get("upper_circuit_limit")),
         lower_circuit=price(row.get("lower_circuit_limit")),
         last_trade_at=timestamp_from_wire(row.get("last_trade_time")),

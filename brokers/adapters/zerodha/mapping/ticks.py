@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from brokers.adapters.base import BrokerError
-from brokers.adapters.zerodha.mapping.quotes import _depth as depth_levels
+from brokers.adapters.zerodha.mapping.quotes import prices_from_wire
 from brokers.adapters.zerodha.mapping.values import IST, count_or_none, price
 from brokers.domain import Quote, QuoteInstrument
 from brokers.market.keys import StreamMode
@@ -62,28 +62,15 @@ def quote_from_tick(tick: dict[str, Any], *, exchange: str, received_at: datetim
     The change is last price minus the previous close, as for Kite's REST
     quotes (KiteTicker's own `change` is a percentage).
     """
-    ohlc = tick.get("ohlc") or {}
-    depth = tick.get("depth") or {}
-    last_price, close = price(tick.get("last_price")), price(ohlc.get("close"))
     return Quote(
         instrument=QuoteInstrument(exchange=exchange, token=str(tick_token(tick))),
         received_at=received_at,
-        last_price=last_price,
-        open=price(ohlc.get("open")),
-        high=price(ohlc.get("high")),
-        low=price(ohlc.get("low")),
-        close=close,
-        change=last_price - close if last_price is not None and close else None,
+        **prices_from_wire(tick),
         volume=count_or_none(tick.get("volume_traded")),
         average_price=price(tick.get("average_traded_price")),
         last_quantity=count_or_none(tick.get("last_traded_quantity")),
-        oi=count_or_none(tick.get("oi")),
-        oi_day_high=count_or_none(tick.get("oi_day_high")),
-        oi_day_low=count_or_none(tick.get("oi_day_low")),
         buy_quantity=count_or_none(tick.get("total_buy_quantity")),
         sell_quantity=count_or_none(tick.get("total_sell_quantity")),
-        bids=depth_levels(depth.get("buy")),
-        asks=depth_levels(depth.get("sell")),
         last_trade_at=tick_time(tick.get("last_trade_time")),
         exchange_timestamp=tick_time(tick.get("exchange_timestamp")),
     )

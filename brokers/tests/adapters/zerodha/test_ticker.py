@@ -1,6 +1,6 @@
 """Kite's ticker through kiteconnect's own KiteTicker, against a local WebSocket server replaying Kite's packets.
 
-The server checks what KiteTicker sends (the handshake's api_key and
+The server (kite_ticker.py) checks what KiteTicker sends (the handshake's api_key and
 access_token, Kite's subscribe, mode and unsubscribe messages) and answers
 with the recorded binary packets, framed as Kite frames them.
 """
@@ -8,84 +8,37 @@ with the recorded binary packets, framed as Kite frames them.
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
-import struct
 from datetime import datetime
 from decimal import Decimal
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import websockets
 from websockets.protocol import State
 
 from brokers.adapters.base import BrokerError, BrokerSessionExpired, BrokerUnavailable
 from brokers.adapters.streams import StreamInstrument
 from brokers.adapters.zerodha.adapter import ZerodhaAdapter
+from brokers.adapters.zerodha.ticker import HEARTBEAT as HEARTBEAT_MESSAGE
 from brokers.adapters.zerodha.ticker import ZerodhaMarketStream
 from brokers.domain import DepthLevel, QuoteInstrument
 from brokers.market.keys import StreamMode
 from brokers.pushes import FeedState, FeedStatusPush, TickPush
-from brokers.tests.fixtures import ADAPTER_TESTS, wire_body
+from brokers.tests.adapters.zerodha.kite_ticker import HEARTBEAT, WAIT, KiteTickerServer, kite_frame, packet
+from brokers.tests.fixtures import wire_body
 from budhitrade.embedded_redis import free_port
 
 CREDENTIALS = {"api_key": "kitekey123", "api_secret": "kitesecret456"}
 SESSION = {"access_token": "kAcc3ssT0kenValue9"}
 INFY = StreamInstrument(exchange="NSE", token="408065")
 NIFTY_50 = StreamInstrument(exchange="NSE", token="256265", is_index=True)
-WAIT = 30  # seconds: generous, the machine is shared
-HEARTBEAT = b"\x00"  # Kite's 1-byte heartbeat on a quiet socket
-
-
-def packet(name: str) -> bytes:
-    return base64.b64decode((ADAPTER_TESTS / "zerodha" / "resources" / f"{name}.packet").read_text())
-
-
-def kite_frame(*packets: bytes) -> bytes:
-    """One binary message as Kite sends it: the packet count, then each packet after its length."""
-    return struct.pack(">H", len(packets)) + b"".join(struct.pack(">H", len(p)) + p for p in packets)
-
-
-class KiteTickerServer:
-    """A local Kite ticker: records the handshake and each client message, sends what the test gives it."""
-
-    def __init__(self, *, refuse: HTTPStatus | None = None) -> None:
-        self.port = free_port()
-        self.url = f"ws://127.0.0.1:{self.port}"
-        self.refuse = refuse
-        self.handshakes: list = []
-        self.messages: asyncio.Queue = asyncio.Queue()
-        self.connection = None
-        self.connected, self.disconnected = asyncio.Event(), asyncio.Event()
-
-    def process_request(self, connection, request):
-        self.handshakes.append(request)
-        if self.refuse:
-            return connection.respond(self.refuse, f"{self.refuse.phrase}\n")
-        return None
-
-    async def handler(self, connection) -> None:
-        self.connection = connection
-        self.connected.set()
-        try:
-            async for message in connection:
-                await self.messages.put(json.loads(message))
-        finally:
-            self.disconnected.set()
-
-    async def next_message(self) -> dict:
-        return await asyncio.wait_for(self.messages.get(), WAIT)
-
-    async def send(self, *names: str) -> None:
-        await self.connection.send(kite_frame(*(packet(name) for name in names)))
 
 
 @pytest.fixture
 async def kite(settings):
     server = KiteTickerServer()
     settings.KITE_TICKER_URL = server.url
-    async with websockets.serve(server.handler, "127.0.0.1", server.port, process_request=server.process_request):
+    async with server.serve():
         yield server
 
 
@@ -254,17 +207,29 @@ async def test_server_closing_ends_the_stream_after_its_ticks_and_a_down_status(
         await stream.subscribe([INFY], StreamMode.QUOTE)
 
 
-async def test_a_silent_server_keeps_the_stream_open_until_close(kite, stream):
+async def test_a_heartbeat_says_the_connection_is_alive_once_however_many_came_unread(kite, stream):
     await open_and_subscribe(stream, kite, INFY, StreamMode.QUOTE)
-    await kite.connection.send(HEARTBEAT)
-    await kite.send("ticker_quote")
-    assert isinstance(await next_push(stream), TickPush)  # the heartbeat before it yielded nothing
-    waiting = asyncio.create_task(anext(stream))
 
     for _ in range(3):
         await kite.connection.send(HEARTBEAT)
     # KiteTicker answers a ping after reading every frame sent before it: the heartbeats have been read.
     await asyncio.wait_for(await kite.connection.ping(), WAIT)
+    alive = await next_push(stream)
+    waiting = asyncio.create_task(anext(stream))
+    await kite.send("ticker_quote")
+    after = await asyncio.wait_for(waiting, WAIT)
+
+    assert alive == FeedStatusPush(state=FeedState.UP, message=HEARTBEAT_MESSAGE)
+    assert isinstance(after, TickPush)  # the three heartbeats were one push, and a tick is no heartbeat
+
+
+async def test_a_silent_server_keeps_the_stream_open_and_yielding_nothing_until_close(kite, stream):
+    await open_and_subscribe(stream, kite, INFY, StreamMode.QUOTE)
+    await kite.send("ticker_quote")
+    assert isinstance(await next_push(stream), TickPush)
+    waiting = asyncio.create_task(anext(stream))
+
+    await asyncio.wait_for(await kite.connection.ping(), WAIT)  # the socket is open and KiteTicker reads it
 
     assert not waiting.done()
     assert kite.connection.state == State.OPEN

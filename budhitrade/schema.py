@@ -59,6 +59,8 @@ _IDEMPOTENCY = ("This Idempotency-Key was used with another body, or its first r
                 "processed.")
 
 # Keyed by the view class's name and the method. Statuses every operation shares are not repeated here.
+_NO_OPTIONS = "No option snapshots for this symbol, or none at the bucket or expiry asked for (the detail says which)."
+
 OPERATIONS: dict[str, Answers] = {
     "RootView.get": Answers(store=False),
     "HealthView.get": Answers(own_body=frozenset({503}), extra={
@@ -97,6 +99,14 @@ OPERATIONS: dict[str, Answers] = {
     "MarketQuotesView.post": Answers(broker=True),
     "MarketScripMasterView.get": Answers(),
     "MarketInstrumentsView.get": Answers(),
+    "StrikeDistributionView.get": Answers(extra={404: _NO_OPTIONS}),
+    "MoneynessSeriesView.get": Answers(extra={404: _NO_OPTIONS}),
+    "ChainSummaryView.get": Answers(extra={404: _NO_OPTIONS}),
+    "StraddleSeriesView.get": Answers(extra={404: _NO_OPTIONS}),
+    "PositionSignalsView.get": Answers(extra={
+        404: "No futures data for the symbol yet, or none for the contract in the window."}),
+    "RolloverMetricsView.get": Answers(extra={
+        404: "No futures data for the symbol yet, or no unexpired contract at its latest snapshot."}),
     # Seed 002's own paths (compat/kotak_service).
     "KotakServiceTotpLoginView.post": Answers(broker=True),
     "KotakServiceTotpValidateView.post": Answers(broker=True, extra={

@@ -27,4 +27,5 @@ urlpatterns = [
     path("", include("portfolio.urls")),
     path("", include("orders.urls")),
     path("", include("compat.kotak_service.urls")),
+    path("", include("analytics.urls")),
 ]

@@ -130,6 +130,12 @@ def _samples(world) -> dict[str, dict]:
             "instrument_tokens": [{"instrument_token": "424961", "exchange_segment": "nse_cm"}], "quote_type": "all"}},
         "market_scrip_master": {"headers": account, "query": {"exchange_segment": "nse_cm", "limit": "10"}},
         "market_instruments": {"headers": account, "query": {"q": "itc", "limit": "5"}},
+        "fo_strike_distribution": {"query": {"symbol": "NIFTY", "timeframe": "5min", "indicator": "iv"}},
+        "fo_moneyness_series": {"query": {"symbol": "NIFTY50", "timeframe": "5min", "indicator": "iv", "hours": "6"}},
+        "fo_chain_summary": {"query": {"symbol": "NIFTY"}},
+        "fo_straddle_series": {"query": {"symbol": "NIFTY", "hours": "6"}},
+        "futures_position_signals": {"query": {"symbol": "NIFTY", "timeframe": "5min", "hours": "6"}},
+        "futures_rollover_metrics": {"query": {"symbol": "NIFTY"}},
         # The TOTP has 5 digits on purpose: only Zerodha is faked here, so a valid body would reach Kotak.
         "kotak_service_totp_login": {"body": {"mobile_number": "+919876543210", "ucc": "AB123", "totp": "12345",
                                               "consumer_key": "k"}},

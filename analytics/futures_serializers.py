@@ -27,8 +27,8 @@ def futures_symbol(params) -> str:
         raise InvalidInput(f"symbol is required: one of {SYMBOLS}.", errors={"symbol": ["Required."]})
     underlying = symbol_underlying(raw)
     if underlying is None:
-        raise InvalidInput(f"Unknown symbol {raw[:32]!r}; use one of {SYMBOLS}.",
-                           errors={"symbol": ["Unknown symbol."]})
+        raise InvalidInput(f"symbol {raw[:32]!r} is not a symbol; use one of {SYMBOLS}.",
+                           errors={"symbol": ["Not a symbol."]})
     return underlying
 
 

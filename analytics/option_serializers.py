@@ -33,7 +33,7 @@ def param_symbol(params) -> str:
         raise _bad("symbol", f"symbol is required: one of {SYMBOLS}.", "Required.")
     underlying = symbol_underlying(raw)
     if underlying is None:
-        raise _bad("symbol", f"Unknown symbol {raw[:32]!r}; use one of {SYMBOLS}.", "Unknown symbol.")
+        raise _bad("symbol", f"symbol {raw[:32]!r} is not a symbol; use one of {SYMBOLS}.", "Not a symbol.")
     return underlying
 
 

@@ -7,6 +7,7 @@ and labelled by its own start, in Unix seconds, as seed 004 labels buckets.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 TIMEFRAMES: dict[str, int] = {"1min": 60, "5min": 300, "15min": 900}
@@ -20,9 +21,17 @@ SYMBOL_ALIASES: dict[str, str] = {
 }
 
 
+# What an NSE underlying's name can be (M&M, BAJAJ-AUTO): anything else is not a symbol at all.
+SYMBOL_SHAPE = re.compile(r"[A-Z0-9&-]{1,32}")
+
+
 def symbol_underlying(symbol: str) -> str | None:
-    """The stored underlying a client's symbol names, or None when it names none."""
-    return SYMBOL_ALIASES.get(symbol.upper().replace(" ", "").replace("_", ""))
+    """The stored underlying a client's symbol names (an alias, or the symbol itself, upper-cased), or None when
+    it is not shaped like a symbol. A well-formed symbol nothing was captured for is then a 404, not a 400."""
+    name = symbol.upper().replace(" ", "").replace("_", "")
+    if name in SYMBOL_ALIASES:
+        return SYMBOL_ALIASES[name]
+    return name if SYMBOL_SHAPE.fullmatch(name) else None
 
 
 def unix_seconds(moment: datetime) -> int:

@@ -113,14 +113,14 @@ def test_a_jwt_is_required(api, session, route):
 
 @pytest.mark.parametrize("route, query, parameter", [
     (SIGNALS, {}, "symbol"),
-    (SIGNALS, {"symbol": "SENSEX"}, "symbol"),
+    (SIGNALS, {"symbol": "SEN$EX"}, "symbol"),
     (SIGNALS, {"symbol": "NIFTY", "timeframe": "2min"}, "timeframe"),
     (SIGNALS, {"symbol": "NIFTY", "hours": "0"}, "hours"),
     (SIGNALS, {"symbol": "NIFTY", "hours": "1.5"}, "hours"),
     (SIGNALS, {"symbol": "NIFTY", "hours": "721"}, "hours"),
     (SIGNALS, {"symbol": "NIFTY", "contract": "NIFTY 26 NOV'); --"}, "contract"),
     (ROLLOVER, {}, "symbol"),
-    (ROLLOVER, {"symbol": "FINNIFTY"}, "symbol"),
+    (ROLLOVER, {"symbol": "FIN NIFTY/W"}, "symbol"),
 ], ids=lambda value: value if isinstance(value, str) and not value.startswith("/") else None)
 def test_a_bad_parameter_is_a_400_naming_it(client, session, document, route, query, parameter):
     response = client.get(route, query)
@@ -135,6 +135,7 @@ def test_a_bad_parameter_is_a_400_naming_it(client, session, document, route, qu
     (SIGNALS, {"symbol": "BANKNIFTY"}, "No futures data for BANKNIFTY"),
     (SIGNALS, {"symbol": "NIFTY", "contract": "NIFTY26OCTFUT"}, "No NIFTY26OCTFUT futures data"),
     (ROLLOVER, {"symbol": "BANKNIFTY"}, "No futures data for BANKNIFTY"),
+    (ROLLOVER, {"symbol": "finnifty"}, "No futures data for FINNIFTY"),
 ])
 def test_a_symbol_or_contract_with_no_data_is_a_404_saying_so(client, session, document, route, query, says):
     response = client.get(route, query)

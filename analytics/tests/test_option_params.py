@@ -13,7 +13,7 @@ ENDPOINTS = ["/fo/strike-distribution", "/fo/moneyness-series", "/fo/chain-summa
 
 BAD = [
     ("/fo/strike-distribution", "symbol=", "symbol"),
-    ("/fo/strike-distribution", "symbol=FOO", "symbol"),
+    ("/fo/strike-distribution", "symbol=NIFTY%27);--", "symbol"),
     ("/fo/strike-distribution", "symbol=NIFTY&timeframe=2min", "timeframe"),
     ("/fo/strike-distribution", "symbol=NIFTY&indicator=premium_abs", "indicator"),
     ("/fo/strike-distribution", "symbol=NIFTY&option_side=straddle", "option_side"),
@@ -51,6 +51,14 @@ def test_a_symbol_with_no_snapshots_is_a_404_saying_so(user_api, url):
     response = user_api.get(f"{url}?symbol=BANKNIFTY")
     assert response.status_code == 404
     assert response.json() == {"detail": "No option snapshots for BANKNIFTY yet.", "status_code": 404}
+
+
+@pytest.mark.parametrize("url", ENDPOINTS)
+def test_an_underlying_never_captured_is_a_404_not_a_400(user_api, url):
+    known_chain_create()
+    response = user_api.get(f"{url}?symbol=finnifty")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No option snapshots for FINNIFTY yet.", "status_code": 404}
 
 
 @pytest.mark.parametrize("url", ENDPOINTS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -382,3 +383,14 @@ def _open(market: PaperMarket, day: date, moment: datetime) -> None:
     market.clock_at = moment
     market.save(update_fields=["clock_at", "session_date"])
 
+
+def market_replay(*, day: date, moments: Iterable[datetime]) -> Iterator[tuple[datetime, list[PaperInstrument]]]:
+    """The market's instruments at each of `moments` (in order, within `day`'s session, from the stored clock on),
+    walked in memory from the stored market: prices, volume and OI as market_advance would store them, nothing
+    saved and no order matched (history for analytics, not a trading replay)."""
+    book = _Book(market_get().seed)
+    session = catalogue.session_bounds(day)
+    for moment in moments:
+        book.walk_to(_unix_minute(moment))
+        book.reprice(moment, session)
+        yield moment, book.rows

@@ -21,7 +21,15 @@ A `websocket.send` on an open socket skips autobahn's sendMessage (whose
 per-message bookkeeping and debug-log arguments cost more than the frame):
 the server builds the frame itself, holds the socket's frames until the end
 of the loop pass (at most 16 KiB) and writes them in one send, straight to
-the socket while Twisted's buffer is empty. bench/README.md has the figures.
+the socket while Twisted's buffer is empty. An app that sends the same text
+to many sockets may also call the scope's `budhitrade.send_now` extension
+(SEND_NOW): it frames the text at once, without a coroutine, and says False
+where the send must go through `await send` instead (the buffer is full, the
+socket closing); a text is encoded once per loop pass whatever the number of
+sockets it goes to, and one callback at the pass's end writes every socket's
+frames. What the process loaded before serving is frozen out of the cyclic
+garbage collector (gc.freeze), so a full collection does not stall every
+socket for the whole heap's walk. bench/README.md has the figures.
 
 Run it as daphne, with daphne's own flags (`serve` does):
 `python -m budhitrade.daphne_server --fd 3 budhitrade.asgi:application`.
@@ -30,7 +38,9 @@ Run it as daphne, with daphne's own flags (`serve` does):
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+from functools import partial
 
 # daphne.server installs Twisted's asyncio reactor when imported: it comes before anything that may import Twisted.
 from daphne.server import Server  # isort:skip
@@ -83,10 +93,23 @@ class SendGate:
 
 
 FRAMES_HELD = 16 * 1024  # a socket's frames held for the end of a loop pass, at most (a quarter of Twisted's buffer)
+HEADER_LENGTHS = {126: 4, 127: 10}  # a server frame's header by its second byte (16-, 64-bit length), else 2
+SEND_NOW = "budhitrade.send_now"  # the scope extension: send_now(text) -> bool (see the module's docstring)
 
 
 class BackpressureServer(Server):
     """daphne's Server whose WebSocket sends wait while that connection's transport buffer is full."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._held: list = []  # (protocol, details) of sockets holding frames for the end of this loop pass
+        self._encoded: dict[str, tuple[bytes, int]] = {}  # this pass's texts framed (and their length): once each
+
+    def run(self):
+        # Everything loaded so far (Django, the app, the URL conf) lives as long as the process: out of the cyclic
+        # collector's way, so a full collection walks only what sockets and requests made, not the whole heap.
+        gc.freeze()
+        super().run()
 
     def protocol_connected(self, protocol):
         super().protocol_connected(protocol)
@@ -98,6 +121,30 @@ class BackpressureServer(Server):
         if gate is not None:
             gate.close()
         super().protocol_disconnected(protocol)
+
+    def create_application(self, protocol, scope):
+        details = self.connections.get(protocol)
+        if details is not None and details.get("send_gate") is not None:
+            scope.setdefault("extensions", {})[SEND_NOW] = partial(self.send_now, protocol, details)
+        return super().create_application(protocol, scope)
+
+    def send_now(self, protocol, details, text: str) -> bool:
+        """Frame `text` for the socket now (written at the pass's end); False, and nothing sent, where it must go
+        through `await send`: the client's buffer is full, the socket is not open, or autobahn's path is needed."""
+        if not details["send_gate"].open.is_set() or details.get("disconnected"):
+            return False
+        encoded = self._encoded.get(text)  # cleared with the pass's frames (_held_flush)
+        if encoded is None:
+            frame = frame_of(protocol, {"text": text})
+            if frame is None:
+                return False
+            self._encoded[text] = frame, len(frame) - HEADER_LENGTHS.get(frame[1], 2)
+        else:
+            frame, length = encoded
+            if not framable(protocol, length):
+                return False
+        self._frame_hold(protocol, details, frame)
+        return True
 
     async def handle_reply(self, protocol, message):
         details = self.connections.get(protocol)
@@ -114,15 +161,28 @@ class BackpressureServer(Server):
                 self._frames_flush(protocol, details)
             await super().handle_reply(protocol, message)
         else:
-            frames = details.setdefault("frames", [])
-            if not frames:  # the first frame of this loop pass: all of them go out in one write at its end
-                asyncio.get_running_loop().call_soon(self._frames_flush, protocol, details)
-            frames.append(frame)
-            details["framed"] = details.get("framed", 0) + len(frame)
-            if details["framed"] >= FRAMES_HELD:  # an app that sends without pausing: write now, the gate may shut
-                self._frames_flush(protocol, details)
+            self._frame_hold(protocol, details, frame)
         if not gate.open.is_set():
             await gate.wait()  # this frame filled it: the app's next value waits in the app
+
+    def _frame_hold(self, protocol, details, frame: bytes) -> None:
+        frames = details.get("frames")
+        if not frames:  # the socket's first frame of this pass: written with every other socket's at its end
+            if frames is None:
+                frames = details["frames"] = []
+            if not self._held:
+                asyncio.get_running_loop().call_soon(self._held_flush)
+            self._held.append((protocol, details))
+        frames.append(frame)
+        details["framed"] = details.get("framed", 0) + len(frame)
+        if details["framed"] >= FRAMES_HELD:  # an app that sends without pausing: write now, the gate may shut
+            self._frames_flush(protocol, details)
+
+    def _held_flush(self) -> None:
+        held, self._held = self._held, []
+        self._encoded.clear()
+        for protocol, details in held:
+            self._frames_flush(protocol, details)
 
     @staticmethod
     def _frames_flush(protocol, details) -> None:
@@ -137,10 +197,18 @@ class BackpressureServer(Server):
                 transport_write(protocol.transport, data)
 
 
+def framable(protocol, length: int) -> bool:
+    """Whether a message of `length` bytes may go out as one plain frame written by the server (else autobahn's
+    sendMessage): the socket open, nothing queued, no compression, masking, fragmenting, size limit or frame log."""
+    return not (protocol.state != WebSocketProtocol.STATE_OPEN or protocol.send_queue
+                or protocol._perMessageCompress or protocol.maskServerFrames or protocol.logFrames
+                or protocol.logOctets or 0 < protocol.autoFragmentSize < length
+                or 0 < protocol.maxMessagePayloadSize < length)
+
+
 def frame_of(protocol, message) -> bytes | None:
     """A `websocket.send` as one unmasked, uncompressed frame, to write straight to the transport; None where
-    autobahn's own path is needed: the socket not open, frames queued, compression, masking, fragmenting, a
-    message over the size limit, frame logging.
+    autobahn's own path is needed (see framable).
 
     autobahn's sendMessage does the same write after per-message asserts, traffic statistics and debug log
     calls whose arguments (coloured names) are built even when the log is off: most of a small message's cost.
@@ -150,9 +218,7 @@ def frame_of(protocol, message) -> bytes | None:
     if not payload or (text is not None and message.get("bytes")):
         return None
     length = len(payload)
-    if (protocol.state != WebSocketProtocol.STATE_OPEN or protocol.send_queue or protocol._perMessageCompress
-            or protocol.maskServerFrames or protocol.logFrames or protocol.logOctets
-            or 0 < protocol.autoFragmentSize < length or 0 < protocol.maxMessagePayloadSize < length):
+    if not framable(protocol, length):
         return None
     opcode = 0x81 if text is not None else 0x82  # FIN and text (or binary)
     if length <= 125:

@@ -44,34 +44,43 @@ MESSAGES_PER_SECOND = 1.0
 MESSAGE_BURST = 5
 
 
+SEND_NOW = "budhitrade.send_now"  # budhitrade.daphne_server's scope extension (imported there would install Twisted)
+
+
 class _Outbox:
     """The socket's pending messages: the latest market_data per instrument, the latest status, in order of
-    arrival; one sender task drains it as fast as the client reads (each `send` waits while the client is slow)."""
+    arrival. While the client keeps up, a value is framed at once by the server's `send_now` (no task, no
+    coroutine); once that refuses (the client's buffer is full) values wait here, conflated, and one sender task
+    drains them through the ASGI send, which waits for the client. Until it has, new values queue behind them:
+    nothing newer overtakes an older value."""
 
-    def __init__(self, send) -> None:
-        self._send = send
+    def __init__(self, send, send_now=None) -> None:
+        self._send, self._send_now = send, send_now
         self._pending: dict[str, str] = {}
-        self._wake = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._task: asyncio.Task | None = None
 
     def put(self, key: str, text: str) -> None:
+        if self._task is None and self._send_now is not None and self._send_now(text):
+            return
         self._pending.pop(key, None)  # a newer value goes to the back: every instrument gets its turn
         self._pending[key] = text
-        self._wake.set()
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
 
     def drop(self, key: str) -> None:
         self._pending.pop(key, None)
 
     async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
+        try:
             pending, send = self._pending, self._send
             while pending:
                 await send(pending.pop(next(iter(pending))))
+        finally:
+            self._task = None
 
     def close(self) -> None:
-        self._task.cancel()
+        if self._task is not None:
+            self._task.cancel()
 
 
 class MarketConsumer(JsonConsumer):
@@ -112,7 +121,8 @@ class MarketConsumer(JsonConsumer):
         self.registered = True
         await self.accept()
         base_send = self.base_send  # the ASGI send itself: Channels' send wrappers cost more than a tick's frame
-        self.outbox = _Outbox(lambda text: base_send({"type": "websocket.send", "text": text}))
+        self.outbox = _Outbox(lambda text: base_send({"type": "websocket.send", "text": text}),
+                              self.scope.get("extensions", {}).get(SEND_NOW))
         await self.send_json({"type": "connection", "message": "Connected successfully", "client_id": self.client_id,
                               "broker": self.account.broker, "account_id": self.account.account_id,
                               "stream": "paper" if self.account.stream == keys.PAPER_STREAM else "broker"})

@@ -6,7 +6,9 @@ of its sockets wants that instrument and unsubscribes when the last one
 leaves, so Redis sends a tick once to each process that needs it, whatever
 the number of sockets; the hub then offers it to each socket's outbox, which
 keeps only the latest value per instrument (conflation: a slow socket skips
-values, never delays another, never queues without bound).
+values, never delays another, never queues without bound). The hub reads
+every message already received in one go and hands out only each channel's
+latest, so a process that fell behind catches up in one pass.
 
 What the sockets want reaches the feed as this process's want hash
 (keys.want_key): per stream and instrument the highest mode any socket here
@@ -35,6 +37,7 @@ _outage = OutageLog(logger, "market_hub_redis_failed")
 HEARTBEAT_SECONDS = 5
 HEARTBEAT_TTL_SECONDS = 15
 RETRY_SECONDS = 1
+READ_BATCH = 2000  # messages taken in one pass at most, so a flood never holds the loop for long
 
 
 class Sink(Protocol):
@@ -231,7 +234,7 @@ class Hub:
                         continue
                 message = await self._pubsub.get_message(timeout=1.0)
                 if message is not None:
-                    self._dispatch(message)
+                    await self._read_on(message)
                 _outage.succeeded()
             except asyncio.CancelledError:
                 raise
@@ -247,11 +250,23 @@ class Hub:
             pass
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
 
-    def _dispatch(self, message: dict) -> None:
-        if message.get("type") != "message":
-            return
-        channel = message["channel"].decode()
-        raw = message["data"].decode()
+    async def _read_on(self, message: dict) -> None:
+        """Take every message already received with this one (at most READ_BATCH), each channel's latest only,
+        then hand them out: a process that fell behind catches up in one pass instead of sending each socket
+        every tick it missed, and each socket's frames of the pass go out in one write."""
+        latest: dict[bytes, bytes] = {}
+        for _ in range(READ_BATCH):
+            if message.get("type") == "message":
+                channel = message["channel"]
+                latest.pop(channel, None)  # to the back: the order of the newest values is kept
+                latest[channel] = message["data"]
+            message = await self._pubsub.get_message(timeout=0)  # None once nothing more is buffered
+            if message is None:
+                break
+        for channel, data in latest.items():
+            self._dispatch(channel.decode(), data.decode())
+
+    def _dispatch(self, channel: str, raw: str) -> None:
         subscribers = self.ticks.get(channel)
         if subscribers:
             key = self._key_of[channel]

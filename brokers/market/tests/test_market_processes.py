@@ -104,11 +104,13 @@ async def test_a_second_socket_at_the_same_mode_changes_nothing_the_feed_must_he
 
 # --- two daphne processes ---------------------------------------------------------------------------------------
 
-# Starts daphne with the market's Redis names under the test's prefix (see market_prefix_set).
+# Starts daphne as serve does (budhitrade.daphne_server) with the market's Redis names under the test's prefix (see
+# market_prefix_set).
 LAUNCH = ("import sys; from brokers.market import keys; prefix = sys.argv.pop(1); default = keys.PREFIX; "
           "keys.PREFIX = prefix; [setattr(keys, name, prefix + getattr(keys, name).removeprefix(default)) "
           f"for name in {KEY_NAMES!r}]; "
-          "from daphne.cli import CommandLineInterface; CommandLineInterface.entrypoint()")
+          "from budhitrade.daphne_server import BackpressureCommandLineInterface; "
+          "BackpressureCommandLineInterface.entrypoint()")
 
 
 def server_env() -> dict[str, str]:

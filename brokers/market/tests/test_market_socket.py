@@ -22,7 +22,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from brokers.domain import DepthLevel, OrderRequest, Quote, QuoteInstrument
 from brokers.market import consumers, keys, registry, snapshot
-from brokers.market.hub import hub
+from brokers.market.hub import Hub, hub
 from brokers.market.keys import StreamMode
 from brokers.market.registry import async_client
 from brokers.market.render import market_data
@@ -564,6 +564,79 @@ async def test_a_slow_client_gets_the_latest_value_of_each_instrument_and_skips_
     outbox.drop(TCS)
     outbox.close()
 
+
+
+async def test_values_go_out_at_once_while_the_client_keeps_up_and_wait_conflated_once_its_buffer_is_full():
+    """With the server's send_now (budhitrade.daphne_server): no task while the client keeps up; once send_now
+    refuses (the buffer is full), values wait in the outbox, conflated, and newer ones queue behind them until
+    the waiting ones have gone through the ASGI send."""
+    framed, sent, full, release = [], [], [False], asyncio.Event()
+
+    def send_now(text):
+        if full[0]:
+            return False
+        framed.append(text)
+        return True
+
+    async def send(text):  # the ASGI send, waiting while the client's buffer is full
+        await release.wait()
+        sent.append(text)
+
+    outbox = consumers._Outbox(send, send_now)
+    outbox.put(TCS, "tcs-1")
+    outbox.put(RELIANCE, "rel-1")
+    assert framed == ["tcs-1", "rel-1"] and outbox._task is None
+    full[0] = True
+    outbox.put(TCS, "tcs-2")
+    full[0] = False  # the buffer has room again, but tcs-2 still waits: nothing may overtake it
+    outbox.put(RELIANCE, "rel-2")
+    for n in range(3, 10):
+        outbox.put(TCS, f"tcs-{n}")
+    release.set()
+    for _ in range(100):
+        if outbox._task is None:
+            break
+        await asyncio.sleep(0)
+    outbox.put(TCS, "tcs-10")
+
+    assert sent == ["rel-2", "tcs-9"]
+    assert framed == ["tcs-1", "rel-1", "tcs-10"]
+    outbox.close()
+
+
+async def test_the_hub_hands_out_only_each_channels_latest_of_what_it_has_already_received():
+    """A process that fell behind: six ticks already buffered reach its sockets as each instrument's newest,
+    in the order those newest arrived."""
+    class Buffered:
+        def __init__(self, messages):
+            self.messages = list(messages)
+
+        async def get_message(self, timeout=0.0):
+            return self.messages.pop(0) if self.messages else None
+
+    class Sink:
+        client_id = "behind"
+
+        def __init__(self):
+            self.got = []
+
+        def offer(self, key, text):
+            self.got.append((key, json.loads(text)["data"]["ltp"]))
+
+    def message(channel, ltp):
+        return {"type": "message", "channel": channel.encode(), "data": json.dumps({"ltp": ltp}).encode()}
+
+    behind, sink = Hub(), Sink()
+    tcs, reliance = keys.tick_channel(keys.PAPER_STREAM, TCS), keys.tick_channel(keys.PAPER_STREAM, RELIANCE)
+    behind.ticks = {tcs: {sink: StreamMode.QUOTE}, reliance: {sink: StreamMode.QUOTE}}
+    behind._key_of = {tcs: TCS, reliance: RELIANCE}
+    first, *buffered = [message(tcs, 1), message(reliance, 1), message(tcs, 2), message(tcs, 3),
+                        message(reliance, 2), message(tcs, 4)]
+    behind._pubsub = Buffered(buffered)
+
+    await behind._read_on(first)
+
+    assert sink.got == [(RELIANCE, 2), (TCS, 4)]
 
 # --- a broker's market data is its user's alone ----------------------------------------------------------------
 

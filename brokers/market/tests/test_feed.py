@@ -10,9 +10,7 @@ only the over-the-limit case shrinks a real stream's limit.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import struct
 import time
 import uuid
 from datetime import timedelta
@@ -34,7 +32,7 @@ from brokers.market.keys import PAPER_STREAM, StreamMode
 from brokers.models import BrokerConnection
 from brokers.paper import market
 from brokers.paper.models import PaperInstrument
-from brokers.tests.fixtures import ADAPTER_TESTS, PAPER_START_DAY, ist
+from brokers.tests.fixtures import PAPER_START_DAY, ist
 from budhitrade.embedded_redis import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -428,30 +426,6 @@ async def test_an_expired_kite_session_marks_the_connection_expired_and_the_stre
     down = status.on(keys.status_channel(stream))[-1]
     assert down["feed"] == "Zerodha" and down["message"] == connection.last_error != ""
     assert "yesterdaysToken" not in json.dumps(status.messages)
-
-
-class SilentKite:
-    """A local Kite ticker that takes every connection and subscription and sends nothing until told to."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.sockets: list = []
-        self.messages: list[tuple[int, dict]] = []  # (which connection, message)
-
-    async def handler(self, socket) -> None:
-        self.sockets.append(socket)
-        number = len(self.sockets)
-        async for message in socket:
-            self.messages.append((number, json.loads(message)))
-
-    def subscribed(self) -> set[int]:
-        """The connections on which INFY was subscribed."""
-        return {number for number, message in self.messages if message == {"a": "subscribe", "v": [408065]}}
-
-    async def send_quote(self) -> None:
-        """Kite's recorded INFY quote packet, framed as Kite frames a message, on the latest connection."""
-        packet = base64.b64decode((ADAPTER_TESTS / "zerodha" / "resources" / "ticker_quote.packet").read_text())
-        await self.sockets[-1].send(struct.pack(">HH", 1, len(packet)) + packet)
 
 
 async def test_a_second_feed_stands_by_until_the_first_lets_go(paper_open, redis, quick):

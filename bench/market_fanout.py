@@ -13,8 +13,8 @@ the instruments: `--instruments` of them, equities and F&O contracts, at their l
 - (a) `budhitrade`: `manage.py serve --web-only --web-processes 2` (two daphne on one socket, as production),
   on the private Redis. The ticks do not come from the market-feed process: the paper market moves each
   instrument once a second, not 2,000 ticks a second over 500, so a driver process calls the feed's own publish
-  (brokers/market/feed_publish.ticks_publish: one pipeline a batch, a PUBLISH per tick on its channel and
-  an HSET of the last values) with the feed's `market_data` shape, after announcing the paper stream up as the
+  (brokers/market/feed_publish.ticks_publish: one script call a batch: per web process an HMGET of its want
+  hash and one PUBLISH of the ticks it wants, and an HSET of the last values) with the feed's `market_data` shape, after announcing the paper stream up as the
   feed does. Clients open `/ws/market/<client_id>?token=<JWT>` and send seed 002's subscribe.
 - (b) `floor`: bench/market_floor.py's bare `websockets` server, one process, the same ticks made in-process and
   broadcast to the sockets of each tick's instrument.

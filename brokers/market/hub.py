@@ -1,21 +1,23 @@
-"""One web process's market fan-out: Redis brings each tick once, the hub hands it to this process's sockets.
+"""One web process's market fan-out: Redis brings each feed pass once, the hub hands it to this process's sockets.
 
-The market-feed process publishes every tick once, on the instrument's own
-channel (keys.tick_channel). A hub subscribes to a channel while at least one
-of its sockets wants that instrument and unsubscribes when the last one
-leaves, so Redis sends a tick once to each process that needs it, whatever
-the number of sockets; the hub then offers it to each socket's outbox, which
-keeps only the latest value per instrument (conflation: a slow socket skips
-values, never delays another, never queues without bound). The hub reads
-every message already received in one go and hands out only each channel's
-latest, so a process that fell behind catches up in one pass.
+The hub listens on its own process channel (keys.process_channel) from
+before it writes a want, and the market-feed process sends on it, per pass,
+one message of the ticks this process wants (feed_publish.ticks_publish), so
+Redis sends a tick once to each process that needs it, whatever the number
+of sockets. The hub offers each tick to the outbox of each socket that wants
+the instrument, which keeps only the latest value per instrument
+(conflation: a slow socket skips values, never delays another, never queues
+without bound). The hub reads every message already received in one go and
+hands out only each instrument's latest, so a process that fell behind
+catches up in one pass.
 
 What the sockets want reaches the feed as this process's want hash
 (keys.want_key): per stream and instrument the highest mode any socket here
-asked for, written when it changes (and a note on keys.DEMAND_CHANNEL). The
-process's heartbeat (keys.process_key) says the hash is live; when Redis
-lost it (a restart) the heartbeat finds it gone and writes it all again, and
-the listener re-subscribes every channel after a reconnect.
+asked for, written when it changes (and a note on keys.DEMAND_CHANNEL); the
+feed reads it to carry the instrument and, at each publish, to route it
+here. The process's heartbeat (keys.process_key) says the hash is live; when
+Redis lost it (a restart) the heartbeat finds it gone and writes it all
+again, and the listener re-subscribes its channels after a reconnect.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections import defaultdict
 from typing import Protocol
 
 from brokers.market import keys
+from brokers.market.feed_publish import process_message_read
 from brokers.market.keys import StreamMode
 from brokers.market.registry import async_client
 from budhitrade.logging import OutageLog
@@ -68,7 +71,7 @@ class Hub:
 
     def _reset(self) -> None:
         self.process_id = uuid.uuid4().hex
-        # channel -> {sink: mode}; a channel is a tick channel (instrument on a stream) or a status channel.
+        # tick channel (an instrument on a stream: keys.tick_channel) -> {sink: mode}; status channel -> sinks.
         self.ticks: dict[str, dict[Sink, StreamMode]] = {}
         self.statuses: dict[str, set[Sink]] = defaultdict(set)
         self._key_of: dict[str, str] = {}  # tick channel -> instrument key
@@ -99,6 +102,7 @@ class Hub:
         self._loop = loop
         await self._redis.set(keys.process_key(self.process_id), "1", ex=HEARTBEAT_TTL_SECONDS)
         await self._redis.sadd(keys.WANT_PROCESSES, self.process_id)
+        await self._pubsub.subscribe(keys.process_channel(self.process_id))  # before any want is written
 
     @property
     def redis(self):
@@ -114,10 +118,7 @@ class Hub:
             channel = keys.tick_channel(stream, key)
             self._key_of[channel] = key
             self._index[(stream, key)] = is_index
-            subscribers = self.ticks.setdefault(channel, {})
-            if not subscribers:
-                new_channels.append(channel)
-            subscribers[sink] = mode
+            self.ticks.setdefault(channel, {})[sink] = mode
         status = keys.status_channel(stream)
         if not self.statuses[status]:
             new_channels.append(status)
@@ -131,7 +132,6 @@ class Hub:
         await self._publish_wants(stream, list(wanted))
 
     async def unsubscribe(self, sink: Sink, stream: str, instrument_keys: list[str]) -> None:
-        gone = []
         for key in instrument_keys:
             channel = keys.tick_channel(stream, key)
             subscribers = self.ticks.get(channel)
@@ -140,9 +140,6 @@ class Hub:
             if not subscribers:
                 del self.ticks[channel]
                 self._key_of.pop(channel, None)
-                gone.append(channel)
-        if gone:
-            await self._pubsub.unsubscribe(*gone)
         await self._publish_wants(stream, instrument_keys)
 
     async def detach(self, sink: Sink, stream: str, instrument_keys: list[str]) -> None:
@@ -226,12 +223,8 @@ class Hub:
         while True:
             try:
                 if not self._pubsub.subscribed:
-                    channels = [*self.ticks, *(c for c, s in self.statuses.items() if s)]
-                    if channels:
-                        await self._pubsub.subscribe(*channels)
-                    else:
-                        await asyncio.sleep(0.05)
-                        continue
+                    await self._pubsub.subscribe(keys.process_channel(self.process_id),
+                                                 *(c for c, s in self.statuses.items() if s))
                 message = await self._pubsub.get_message(timeout=1.0)
                 if message is not None:
                     await self._read_on(message)
@@ -254,17 +247,31 @@ class Hub:
         """Take every message already received with this one (at most READ_BATCH), each channel's latest only,
         then hand them out: a process that fell behind catches up in one pass instead of sending each socket
         every tick it missed, and each socket's frames of the pass go out in one write."""
-        latest: dict[bytes, bytes] = {}
+        mine = keys.process_channel(self.process_id).encode()
+        latest: dict[str, str] = {}  # tick channel, or status channel -> its newest text
+        statuses: set[str] = set()
         for _ in range(READ_BATCH):
             if message.get("type") == "message":
-                channel = message["channel"]
-                latest.pop(channel, None)  # to the back: the order of the newest values is kept
-                latest[channel] = message["data"]
+                if message["channel"] == mine:
+                    stream, ticks = process_message_read(message["data"])
+                    for key, text in ticks:
+                        channel = keys.tick_channel(stream, key)
+                        latest.pop(channel, None)  # to the back: the order of the newest values is kept
+                        latest[channel] = text
+                else:
+                    channel = message["channel"].decode()
+                    latest.pop(channel, None)
+                    latest[channel] = message["data"].decode()
+                    statuses.add(channel)
             message = await self._pubsub.get_message(timeout=0)  # None once nothing more is buffered
             if message is None:
                 break
-        for channel, data in latest.items():
-            self._dispatch(channel.decode(), data.decode())
+        for channel, text in latest.items():
+            if channel in statuses:
+                for sink in list(self.statuses.get(channel, ())):
+                    sink.offer_status(text)
+            else:
+                self._dispatch(channel, text)
 
     def _dispatch(self, channel: str, raw: str) -> None:
         subscribers = self.ticks.get(channel)
@@ -283,9 +290,6 @@ class Hub:
                     if lean is None:
                         lean = '{"type": "market_data", "data": ' + _without_depth(raw) + "}"
                     sink.offer(key, lean)
-            return
-        for sink in list(self.statuses.get(channel, ())):
-            sink.offer_status(raw)
 
 
 hub = Hub()

@@ -56,8 +56,13 @@ PREFIX = settings.MARKET_KEY_PREFIX  # server-wide channels: see the setting
 
 
 def tick_channel(stream: str, key: str) -> str:
-    """Pub/sub channel of one instrument's ticks on one stream: each carries the `market_data` data as JSON."""
+    """The name of one instrument's ticks on one stream (the hub's table key; no longer a Redis channel)."""
     return f"{PREFIX}t:{stream}:{key}"
+
+
+def process_channel(process_id: str) -> str:
+    """Pub/sub channel of one web process: per feed pass, the ticks of one stream it wants (feed_publish)."""
+    return f"{PREFIX}p:{process_id}"
 
 
 def status_channel(stream: str) -> str:

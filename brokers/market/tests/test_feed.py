@@ -28,6 +28,7 @@ from brokers.domain import ConnectionStatus
 from brokers.market import keys
 from brokers.market.demand import demand_read, plan
 from brokers.market.feed import Feed
+from brokers.market.feed_publish import process_message_read
 from brokers.market.keys import PAPER_STREAM, StreamMode
 from brokers.models import BrokerConnection
 from brokers.paper import market
@@ -152,11 +153,13 @@ async def feed(redis, quick):
 
 
 class Listener:
-    """A subscriber on some of the feed's channels, keeping every message."""
+    """A subscriber on some of the feed's status channels and on one web process's channel (the ticks that
+    process wants: on keys.tick_channel of each), keeping every message."""
 
-    def __init__(self, redis, *channels: str) -> None:
+    def __init__(self, redis, *channels: str, process: str = "web-a") -> None:
         self.pubsub = redis.pubsub(ignore_subscribe_messages=True)
-        self.channels = channels
+        self.process_channel = keys.process_channel(process)
+        self.channels = [self.process_channel, *(c for c in channels if c.startswith(keys.status_channel("")))]
         self.messages: list[tuple[str, dict]] = []
         self.task = None
 
@@ -168,8 +171,14 @@ class Listener:
     async def _read(self):
         while True:
             message = await self.pubsub.get_message(timeout=1.0)
-            if message is not None:
-                self.messages.append((message["channel"].decode(), json.loads(message["data"])))
+            if message is None:
+                continue
+            channel = message["channel"].decode()
+            if channel != self.process_channel:
+                self.messages.append((channel, json.loads(message["data"])))
+                continue
+            stream, ticks = process_message_read(message["data"])
+            self.messages += [(keys.tick_channel(stream, key), json.loads(text)) for key, text in ticks]
 
     async def __aexit__(self, *exc):
         self.task.cancel()
@@ -273,12 +282,12 @@ async def test_a_higher_mode_resubscribes_at_it_and_its_ticks_carry_depth(paper_
     assert len(deep["depth"]["buy"]) == 5 and deep["volume"] > 0
 
 
-async def test_each_tick_is_published_once_on_its_channel_and_kept_as_the_last_value(
+async def test_each_tick_is_published_once_to_each_process_that_wants_it_and_kept_as_the_last_value(
         paper_open, redis, feed):
     processes = [await WebProcess(redis, name).start() for name in ("web-a", "web-b")]
     channels = {key: keys.tick_channel(PAPER_STREAM, key) for key in (TCS, RELIANCE)}
     async with Listener(redis, *channels.values()) as ticks:
-        for process in processes:  # two processes, each wanting both: still one message per tick
+        for process in processes:  # two processes, each wanting both: each gets every tick once
             await process.want(TCS, StreamMode.QUOTE)
             await process.want(RELIANCE, StreamMode.QUOTE)
         await until(lambda: all(ticks.on(channel) for channel in channels.values()))

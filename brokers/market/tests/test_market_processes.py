@@ -23,7 +23,7 @@ from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken
 from websockets.exceptions import ConnectionClosed
 
-from brokers.market import keys
+from brokers.market import feed_publish, keys
 from brokers.market.hub import hub
 from brokers.market.keys import StreamMode
 from brokers.market.tests.listings import paper_listing  # noqa: F401
@@ -180,8 +180,18 @@ def process_of(r, client_id) -> str:
 
 
 def listening(r, key) -> int:
-    (_, count), = r.pubsub_numsub(keys.tick_channel(keys.PAPER_STREAM, key))
-    return count
+    """How many processes want `key` and listen on their process channel, where the feed sends it."""
+    field = keys.want_field(keys.PAPER_STREAM, key)
+    return sum(1 for process in r.smembers(keys.WANT_PROCESSES)
+               if r.hexists(keys.want_key(process.decode()), field)
+               and r.pubsub_numsub(keys.process_channel(process.decode()))[0][1] == 1)
+
+
+def ticks_publish(r, key, text) -> int:
+    """The feed's publish (feed_publish.ticks_publish's script), from this synchronous client."""
+    return r.register_script(feed_publish._PUBLISH)(
+        keys=[keys.WANT_PROCESSES, keys.last_key(keys.PAPER_STREAM)],
+        args=[keys.PAPER_STREAM, keys.process_channel(""), keys.want_key(""), key, text])
 
 
 def wanted_by(r, field) -> dict[str, bytes]:
@@ -205,14 +215,14 @@ def test_two_processes_carry_an_instrument_while_either_wants_it_and_both_get_it
         assert wait_for(lambda: wanted_by(market_redis, TCS_WANT) == {process_a: b"2", process_b: b"2"}, WAIT)
         assert wait_for(lambda: listening(market_redis, TCS) == 2, WAIT)  # one Redis subscription per process
 
-        assert market_redis.publish(keys.tick_channel(keys.PAPER_STREAM, TCS), tick(TCS, "3140.00")) == 2
+        assert ticks_publish(market_redis, TCS, tick(TCS, "3140.00")) == 2
         assert [ltp(recv_until(ws, "market_data")) for ws in (on_a, on_b)] == [Decimal("3140.00")] * 2
 
         on_a.send(subscribe_message("11536", action="unsubscribe"))
         assert recv_until(on_a, "status")["count"] == 0
         assert wait_for(lambda: wanted_by(market_redis, TCS_WANT) == {process_b: b"2"}, WAIT)
         assert wait_for(lambda: listening(market_redis, TCS) == 1, WAIT)
-        market_redis.publish(keys.tick_channel(keys.PAPER_STREAM, TCS), tick(TCS, "3141.00"))
+        assert ticks_publish(market_redis, TCS, tick(TCS, "3141.00")) == 1
         assert ltp(recv_until(on_b, "market_data")) == Decimal("3141.00")
         with pytest.raises(TimeoutError):
             on_a.recv(timeout=0.5)

@@ -1,8 +1,9 @@
 """The market socket in-process: every action and error, the hub's fan-out from Redis, the want hash, isolation.
 
-Ticks are published into Redis where the market-feed process would publish
-them (keys.tick_channel), in the shape it renders (render.market_data over a
-Quote), so the socket is tested from Redis to the client and no further.
+Ticks are published into Redis as the market-feed process publishes them
+(feed_publish.ticks_publish: to each web process that wants them, on its
+process channel), in the shape it renders (render.market_data over a Quote),
+so the socket is tested from Redis to the client and no further.
 """
 
 import asyncio
@@ -22,6 +23,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from brokers.domain import DepthLevel, OrderRequest, Quote, QuoteInstrument
 from brokers.market import consumers, keys, registry, snapshot
+from brokers.market.feed_publish import ticks_publish
 from brokers.market.hub import Hub, hub
 from brokers.market.keys import StreamMode
 from brokers.market.registry import async_client
@@ -100,6 +102,7 @@ async def open_market(user, client_id="tab-1", query="", *, token=None):
     if connected:  # a refusal is an accept, then a close with its code (so a browser sees the code too)
         socket.first = await socket.receive_output(timeout=WAIT)
         if socket.first["type"] == "websocket.close":
+            await socket.disconnect()  # as a client would: the consumer then ends, leaving nothing to cancel
             return socket, False, socket.first["code"]
     return socket, connected, code
 
@@ -134,10 +137,27 @@ async def subscribed(socket, text=SEED_LINE, count=None):
     return status, first
 
 
-async def wait_listening(r, channel, processes=1):
-    """Until `processes` Redis connections listen on `channel` (a subscribe is in flight until Redis has it)."""
-    for _ in range(int(WAIT / 0.02)):
+async def listeners(r, channel) -> int:
+    """How many processes a tick channel's ticks go to (the live want hashes naming it, which the feed routes by),
+    or how many Redis connections listen on a status channel."""
+    tick_prefix = keys.tick_channel("", "")[:-1]
+    if not channel.startswith(tick_prefix):
         (_, listening), = await r.pubsub_numsub(channel)
+        return listening
+    stream, _, key = channel[len(tick_prefix):].partition(":")
+    count = 0
+    for process in await r.smembers(keys.WANT_PROCESSES):
+        process = process.decode()
+        if await r.hexists(keys.want_key(process), keys.want_field(stream, key)) and \
+                await r.exists(keys.process_key(process)):
+            count += 1
+    return count
+
+
+async def wait_listening(r, channel, processes=1):
+    """Until `processes` processes get `channel` (a subscribe is in flight until Redis has it)."""
+    for _ in range(int(WAIT / 0.02)):
+        listening = await listeners(r, channel)
         if listening >= processes:
             return
         await asyncio.sleep(0.02)
@@ -145,9 +165,9 @@ async def wait_listening(r, channel, processes=1):
 
 
 async def wait_not_listening(r, channel):
-    """Until no process listens on `channel` (an unsubscribe is in flight until Redis has it)."""
+    """Until no process gets `channel` (an unsubscribe is in flight until Redis has it)."""
     for _ in range(int(WAIT / 0.02)):
-        (_, listening), = await r.pubsub_numsub(channel)
+        listening = await listeners(r, channel)
         if not listening:
             return
         await asyncio.sleep(0.02)
@@ -155,9 +175,8 @@ async def wait_not_listening(r, channel):
 
 
 async def publish(r, key, text, stream=keys.PAPER_STREAM):
-    channel = keys.tick_channel(stream, key)
-    await wait_listening(r, channel)
-    assert await r.publish(channel, text) >= 1
+    await wait_listening(r, keys.tick_channel(stream, key))
+    assert await ticks_publish(r, stream, {key: text}) >= 1
 
 
 async def record_of(client_id, user_id=None):
@@ -322,7 +341,7 @@ async def test_unsubscribe_stops_that_instrument_and_no_other(user, paper_listin
     status, _ = await receive_until(socket, "status")
     assert (status["event"], status["count"]) == ("unsubscribed", 1)
     await wait_not_listening(feed, keys.tick_channel(keys.PAPER_STREAM, TCS))
-    await feed.publish(keys.tick_channel(keys.PAPER_STREAM, TCS), tick(TCS, "3200.00"))
+    assert await ticks_publish(feed, keys.PAPER_STREAM, {TCS: tick(TCS, "3200.00")}) == 0
     await publish(feed, RELIANCE, tick(RELIANCE, "1510.00"))
     update, seen = await receive_until(socket, "market_data")
     assert update["data"]["instrument_token"] == "2885" and len(seen) == 1
@@ -340,7 +359,7 @@ async def test_unsubscribe_all_stops_every_instrument(user, paper_listing, feed,
     assert (status["event"], status["count"]) == ("unsubscribed", 0)
     for key in (TCS, RELIANCE):
         await wait_not_listening(feed, keys.tick_channel(keys.PAPER_STREAM, key))
-        await feed.publish(keys.tick_channel(keys.PAPER_STREAM, key), tick(key, "1.00"))
+        assert await ticks_publish(feed, keys.PAPER_STREAM, {key: tick(key, "1.00")}) == 0
     assert await socket.receive_nothing(timeout=0.5)
     assert market_redis.hgetall(keys.want_key(hub.process_id)) == {}
     assert market_redis.hgetall(keys.client_subscriptions_key("tab-1")) == {}
@@ -499,11 +518,8 @@ async def test_a_burst_of_ticks_arrives_latest_last_and_never_older_after_newer(
     await subscribed(socket)
     await wait_listening(feed, keys.tick_channel(keys.PAPER_STREAM, TCS))
 
-    async with feed.pipeline(transaction=False) as pipe:  # 50 ticks at once while the client reads nothing
-        for n in range(1, 51):
-            pipe.publish(keys.tick_channel(keys.PAPER_STREAM, TCS),
-                         tick(TCS, f"{3100 + n}.00", T0 + timedelta(seconds=n)))
-        await pipe.execute()
+    for n in range(1, 51):  # 50 ticks, one feed pass each, while the client reads nothing
+        await ticks_publish(feed, keys.PAPER_STREAM, {TCS: tick(TCS, f"{3100 + n}.00", T0 + timedelta(seconds=n))})
 
     received = []
     while not received or received[-1] != Decimal("3150.00"):
@@ -623,15 +639,19 @@ async def test_the_hub_hands_out_only_each_channels_latest_of_what_it_has_alread
         def offer(self, key, text):
             self.got.append((key, json.loads(text)["data"]["ltp"]))
 
-    def message(channel, ltp):
-        return {"type": "message", "channel": channel.encode(), "data": json.dumps({"ltp": ltp}).encode()}
-
     behind, sink = Hub(), Sink()
+
+    def message(*ticks):
+        """One feed pass on the process's channel: (key, ltp) pairs."""
+        lines = [keys.PAPER_STREAM, *(f"{line}" for key, ltp in ticks for line in (key, json.dumps({"ltp": ltp})))]
+        return {"type": "message", "channel": keys.process_channel(behind.process_id).encode(),
+                "data": "\n".join(lines).encode()}
+
     tcs, reliance = keys.tick_channel(keys.PAPER_STREAM, TCS), keys.tick_channel(keys.PAPER_STREAM, RELIANCE)
     behind.ticks = {tcs: {sink: StreamMode.QUOTE}, reliance: {sink: StreamMode.QUOTE}}
     behind._key_of = {tcs: TCS, reliance: RELIANCE}
-    first, *buffered = [message(tcs, 1), message(reliance, 1), message(tcs, 2), message(tcs, 3),
-                        message(reliance, 2), message(tcs, 4)]
+    first, *buffered = [message((TCS, 1), (RELIANCE, 1)), message((TCS, 2)), message((TCS, 3), (RELIANCE, 2)),
+                        message((TCS, 4))]
     behind._pubsub = Buffered(buffered)
 
     await behind._read_on(first)
@@ -655,8 +675,7 @@ async def test_a_users_broker_ticks_never_reach_another_user(user, other_user, k
     await publish(feed, infy_kite, tick(infy_kite, "1420.00"), stream=kite_connection_stream)
     update, _ = await receive_until(mine, "market_data")
     assert ltp(update) == Decimal("1420.00")
-    (_, paper_listeners), = await feed.pubsub_numsub(keys.tick_channel(keys.PAPER_STREAM, infy_kite))
-    assert paper_listeners == 0  # nothing of the Kite stream is listened for on the paper market
+    assert await listeners(feed, keys.tick_channel(keys.PAPER_STREAM, infy_kite)) == 0  # nothing of the Kite stream is listened for on the paper market
     assert await theirs.receive_nothing(timeout=1.0)
     assert await record_of("kite-tab") == {**await record_of("kite-tab"), "stream": kite_connection_stream}
     await mine.disconnect()

@@ -12,6 +12,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from brokers.market import keys
+from brokers.market.feed_publish import ticks_publish
 from brokers.market.tests.listings import paper_listing  # noqa: F401
 from brokers.market.tests.test_market_socket import (  # noqa: F401 (fixtures)
     RELIANCE, TCS, WAIT, connected_market, feed, ltp, market_redis, publish, receive_until, subscribed, tick,
@@ -111,7 +112,7 @@ async def test_unsubscribe_removes_the_tokens_from_the_socket_and_its_record(use
     status, _ = await receive_until(socket, "status")
     assert (status["event"], status["count"]) == ("unsubscribed", 1)
     await wait_not_listening(feed, keys.tick_channel(keys.PAPER_STREAM, TCS))
-    await feed.publish(keys.tick_channel(keys.PAPER_STREAM, TCS), tick(TCS, "3200.00"))
+    assert await ticks_publish(feed, keys.PAPER_STREAM, {TCS: tick(TCS, "3200.00")}) == 0
     await publish(feed, RELIANCE, tick(RELIANCE, "1505.00"))
     update, seen = await receive_until(socket, "market_data")
     assert update["data"]["instrument_token"] == "2885" and len(seen) == 1

@@ -35,13 +35,17 @@ def test_beat_schedule_has_each_periodic_job():
 
     assert set(jobs) == {"brokers.tasks.connection_expire_due_task", "portfolio.tasks.account_sync_due_task",
                          "portfolio.tasks.account_snapshot_due_task", "orders.tasks.order_reconcile_due_task",
-                         "brokers.tasks.instruments_refresh_due_task"}
+                         "brokers.tasks.instruments_refresh_due_task", "analytics.tasks.snapshot_capture_due_task",
+                         "analytics.tasks.snapshot_prune_due_task"}
     assert [task for task in jobs if task not in app.tasks] == []
     sync = jobs["portfolio.tasks.account_sync_due_task"]
     assert sync.hour == set(range(9, 16)) and sync.day_of_week == set(range(1, 6))
     snapshot = jobs["portfolio.tasks.account_snapshot_due_task"]
     assert (snapshot.hour, snapshot.minute) == ({15}, {45})
     assert jobs["brokers.tasks.instruments_refresh_due_task"].minute == {15, 45}
+    assert jobs["analytics.tasks.snapshot_capture_due_task"].minute == set(range(60))
+    prune = jobs["analytics.tasks.snapshot_prune_due_task"]
+    assert (prune.hour, prune.minute) == ({16}, {5})
 
 
 def test_market_hours_sync_queues_one_task_per_connected_account_and_the_worker_syncs_them(

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokers.domain import Broker, OrderChange, OrderRequest, OrderStatus
-from budhitrade.errors import Conflict, InvalidInput, NotFound, ServiceError, outage_of
-from budhitrade.exceptions import api_exception_handler
-from orders import batches, pushes, reconcile, selectors, services
-from orders.models import IdempotencyRecord, Order
+from budhitrade.errors import InvalidInput, NotFound
+from orders import batches, pushes, selectors, services
+from orders.idempotency import idempotent_run
+from orders.models import Order
 from portfolio.views import account_from_path
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -120,160 +113,6 @@ def _order_body(order: Order) -> dict:
     return body
 
 
-ORDER_FIELDS = tuple(OrderOutputSerializer().fields)
-ORDER_TIMES = ("order_timestamp", "exchange_timestamp", "exchange_update_timestamp")
-
-
-# Renders a time as the serializers do (ISO 8601 in the current time zone, UTC as Z).
-DRF_TIME = serializers.DateTimeField()
-
-
-def _order_rows(orders) -> list[dict]:
-    """`_order_body` of each order, from `values()` in one pass: 200 rows cost a fraction of 200 serializers.
-
-    The database names the columns (`order_id` too); Python renders what only it renders byte for byte as
-    today: times in DRF's format, the average price rounded as a float to 2 places, money as floats.
-    """
-    rows = list(selectors.order_columns(orders, ORDER_FIELDS))
-    for row in rows:
-        row["average_price"] = round(float(row["average_price"]), 2)
-        if row["price"] is not None:
-            row["price"] = float(row["price"])
-        if row["trigger_price"] is not None:
-            row["trigger_price"] = float(row["trigger_price"])
-        for name in ORDER_TIMES:
-            if row[name] is not None:
-                row[name] = DRF_TIME.to_representation(row[name])
-    return rows
-
-
-def _limit(request, *, default: int) -> int:
-    """The `?limit=` of a list: 1 to 1000."""
-    raw = request.query_params.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise InvalidInput("limit must be a whole number from 1 to 1000.")
-    return int(raw)
-
-
-def _find_order(connection, order_id: str) -> Order:
-    order = selectors.order_get(connection=connection, order_id=order_id)
-    if order is None:
-        raise NotFound("No such order on this account.")
-    return order
-
-
-def _idempotent(request, handler):
-    """Run `handler(record)` once per Idempotency-Key and body; replay its answer for 24 hours."""
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key:
-        return handler(None)
-    if len(key) > 128:
-        raise InvalidInput("Idempotency-Key is at most 128 characters.")
-    digest = hashlib.sha256(json.dumps([request.path, request.data], sort_keys=True, default=str).encode()).hexdigest()
-    IdempotencyRecord.objects.filter(user=request.user, key=key,
-                                     created_at__lt=timezone.now() - timedelta(hours=24)).delete()
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(user=request.user, key=key, request_hash=digest)
-    except IntegrityError:
-        record = IdempotencyRecord.objects.get(user=request.user, key=key)
-        if record.request_hash != digest:
-            raise Conflict("This Idempotency-Key was used with another request body.")
-        if record.response_status is None:
-            if record.created_at > timezone.now() - IDEMPOTENCY_STALE:
-                raise Conflict("A request with this Idempotency-Key is still being processed.")
-            return _recover(request, record, handler)
-        return _replay(request, record)
-    return _answer(request, record, handler)
-
-
-# A request still unanswered after this is gone (its process lost the database mid-request): longer than any
-# order request lasts (a batch of 20, each waiting out BROKER_TIMEOUT_SECONDS).
-IDEMPOTENCY_STALE = timedelta(seconds=21 * settings.BROKER_TIMEOUT_SECONDS)
-
-
-def _answer(request, record: IdempotencyRecord, handler):
-    """Run the request and keep its answer under the key."""
-    try:
-        response = handler(record)
-    except ServiceError as error:
-        response = api_exception_handler(error, {})
-    except Exception as error:
-        if outage_of(error) is not None:
-            # The database or Redis went away (a 503). With no order saved, keep nothing: a retry runs afresh.
-            # With one saved, tie it to the key and keep this answer: a retry answers from the order once its
-            # outcome is known (`_replay`). Where the database is gone too, nothing can be kept, and a retry
-            # answers from the saved order later (`_recover`).
-            with contextlib.suppress(Exception):
-                saved = list(_orders_saved_under(request, record))
-                if not saved:
-                    record.delete()
-                else:
-                    record.orders.add(*saved)
-                    answer = api_exception_handler(error, {})
-                    if answer is not None:
-                        IdempotencyRecord.objects.filter(pk=record.pk).update(
-                            response_status=answer.status_code, response_body=answer.data)
-            raise
-        # Keep the key answerable: a retry replays this (and first settles an order it left UNKNOWN).
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            response_status=500, response_body={"detail": "Internal server error.", "status_code": 500})
-        raise
-    IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=response.status_code,
-                                                          response_body=response.data)
-    return response
-
-
-def _orders_saved_under(request, record: IdempotencyRecord):
-    """The orders this request saved under its key (a key may be used again once its record is 24 h old)."""
-    return (Order.objects.filter(connection__user=request.user, idempotency_key=record.key,
-                                 created_at__gte=record.created_at).select_related("connection"))
-
-
-def _recover(request, record: IdempotencyRecord, handler):
-    """A key whose request ended without keeping its answer: answer from the orders it saved (they carry the key),
-    or run it afresh when it saved none."""
-    saved = list(_orders_saved_under(request, record))
-    if not saved:
-        return _answer(request, record, handler)
-    record.orders.add(*saved)
-    reconcile.order_reconcile(connection=saved[0].connection)
-    orders = [Order.objects.get(pk=order.pk) for order in saved]
-    if len(orders) > 1 or orders[0].status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
-        raise Conflict("A request with this Idempotency-Key lost its answer; its orders are being settled with "
-                       f"the broker: {', '.join(order.order_id for order in orders)}.")
-    body, status = _order_answer(orders[0])
-    IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
-    return Response(body, status=status)
-
-
-def _order_answer(order: Order) -> tuple[dict, int]:
-    """Place-order's answer for an order whose outcome is known."""
-    if order.status == OrderStatus.REJECTED:
-        return ({"status": "error", "success": False, "error": order.status_message,
-                 "detail": order.status_message, "status_code": 400}, 400)
-    return ({"status": "success", "account_id": order.connection.account_id, "success": True,
-             "order_id": order.order_id, "message": "Order placed successfully"}, 200)
-
-
-def _replay(request, record: IdempotencyRecord) -> Response:
-    """The first answer again. An order it left UNKNOWN is first looked up at the broker; where the first answer
-    was an outage's 503 (the order was saved, its outcome not told), the order's own outcome is the answer."""
-    orders = list(record.orders.select_related("connection"))
-    outage = record.response_status == 503
-    unsettled = [order for order in orders
-                 if order.status == OrderStatus.UNKNOWN or (outage and order.status == OrderStatus.PENDING)]
-    if unsettled:
-        reconcile.order_reconcile(connection=unsettled[0].connection)
-        orders = [Order.objects.select_related("connection").get(pk=order.pk) for order in orders]
-    if len(orders) == 1 and (unsettled or outage) and orders[0].status not in (OrderStatus.PENDING,
-                                                                               OrderStatus.UNKNOWN):
-        body, status = _order_answer(orders[0])
-        IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
-        return Response(body, status=status)
-    return Response(record.response_body, status=record.response_status)
-
-
 PLACE_OUTPUT = inline_serializer("OrderPlaceOutput", {
     "status": serializers.CharField(), "account_id": serializers.CharField(), "success": serializers.BooleanField(),
     "order_id": serializers.CharField(), "message": serializers.CharField()})
@@ -304,7 +143,8 @@ class OrderListCreateView(APIView):
         status = request.query_params.get("status") or None
         if status is not None and status not in OrderStatus.values:
             raise InvalidInput(f"Unknown status {status!r}; use one of {', '.join(OrderStatus.values)}.")
-        orders = _order_rows(selectors.order_list(connection=connection, status=status)[:_limit(request, default=100)])
+        limit = selectors.limit_parse(query_params=request.query_params, default=100)
+        orders = selectors.order_rows(orders=selectors.order_list(connection=connection, status=status)[:limit])
         return Response({"status": "success", "account_id": connection.account_id, "count": len(orders),
                          "orders": orders})
 
@@ -331,7 +171,7 @@ class OrderListCreateView(APIView):
             return Response({"status": "success", "account_id": connection.account_id, "success": True,
                              "order_id": order.order_id, "message": "Order placed successfully"})
 
-        return _idempotent(request, place)
+        return idempotent_run(request=request, handler=place)
 
 
 class OrderDetailView(APIView):
@@ -340,7 +180,7 @@ class OrderDetailView(APIView):
     @extend_schema(operation_id="orders_detail", responses={200: OrderOutputSerializer})
     def get(self, request, account_id, order_id):
         connection = account_from_path(request, account_id)
-        found = _order_rows(selectors.order_find(connection=connection, order_id=order_id)[:1])
+        found = selectors.order_rows(orders=selectors.order_find(connection=connection, order_id=order_id)[:1])
         if not found:
             raise NotFound("No such order on this account.")
         return Response(found[0])
@@ -348,7 +188,7 @@ class OrderDetailView(APIView):
     @extend_schema(operation_id="orders_modify", request=OrderChangeSerializer,
                    responses={200: OrderOutputSerializer, 400: REJECTED_OUTPUT})
     def patch(self, request, account_id, order_id):
-        order = _find_order(account_from_path(request, account_id), order_id)
+        order = selectors.order_require(connection=account_from_path(request, account_id), order_id=order_id)
         serializer = OrderChangeSerializer(data=request.data if isinstance(request.data, dict) else None)
         serializer.is_valid(raise_exception=True)
         order = services.order_modify(order=order, change=OrderChange(**serializer.validated_data))
@@ -356,7 +196,7 @@ class OrderDetailView(APIView):
 
     @extend_schema(operation_id="orders_cancel", responses={200: OrderOutputSerializer, 400: REJECTED_OUTPUT})
     def delete(self, request, account_id, order_id):
-        order = _find_order(account_from_path(request, account_id), order_id)
+        order = selectors.order_require(connection=account_from_path(request, account_id), order_id=order_id)
         return Response(_order_body(services.order_cancel(order=order)))
 
 
@@ -367,22 +207,13 @@ class OrderHistoryView(APIView):
         "status": serializers.CharField(), "order_id": serializers.CharField(),
         "history": serializers.ListField(child=serializers.DictField())})})
     def get(self, request, account_id, order_id):
-        order = _find_order(account_from_path(request, account_id), order_id)
+        order = selectors.order_require(connection=account_from_path(request, account_id), order_id=order_id)
         history = list(selectors.order_event_list(order=order).values(
             "status", "filled_quantity", "average_price", "message", "source", timestamp=F("at")))
         for event in history:
             event["average_price"] = float(round(event["average_price"], 2))
             event["timestamp"] = event["timestamp"].isoformat()
         return Response({"status": "success", "order_id": order.order_id, "history": history})
-
-
-# A fill as the trade book sends it, with its order's columns. Trade's own `order_id` (the key) takes the name, so the
-# rows are zipped from `values_list`.
-TRADE_COLUMNS = {"trade_id": "trade_id", "order_id": selectors.order_id_column("order__"),
-                 "exchange_order_id": "exchange_order_id", "tradingsymbol": "order__tradingsymbol",
-                 "exchange": "order__exchange", "transaction_type": "order__transaction_type",
-                 "product": "order__product", "quantity": "quantity", "price": "price",
-                 "fill_timestamp": "fill_timestamp", "exchange_timestamp": "exchange_timestamp"}
 
 
 class TradeListView(APIView):
@@ -395,16 +226,10 @@ class TradeListView(APIView):
                        "count": serializers.IntegerField(), "trades": serializers.ListField(child=serializers.DictField())})})
     def get(self, request, account_id):
         connection = account_from_path(request, account_id)
-        limit = _limit(request, default=500)
+        limit = selectors.limit_parse(query_params=request.query_params, default=500)
         order_id = request.query_params.get("order_id")
-        order = _find_order(connection, order_id) if order_id else None
-        trades = [dict(zip(TRADE_COLUMNS, row)) for row in selectors.trade_list(connection=connection, order=order)
-                  .values_list(*TRADE_COLUMNS.values())[:limit]]
-        for trade in trades:
-            trade["price"] = float(trade["price"])
-            for name in ("fill_timestamp", "exchange_timestamp"):
-                if trade[name] is not None:
-                    trade[name] = trade[name].isoformat()
+        order = selectors.order_require(connection=connection, order_id=order_id) if order_id else None
+        trades = selectors.trade_rows(connection=connection, order=order, limit=limit)
         return Response({"status": "success", "account_id": connection.account_id, "count": len(trades),
                          "trades": trades})
 
@@ -450,7 +275,7 @@ class BatchOrderView(APIView):
                 "failed": failed, "order_ids": [r["order_id"] for r in results if r["order_id"] and not r["error"]],
                 "results": results})
 
-        return _idempotent(request, place)
+        return idempotent_run(request=request, handler=place)
 
 
 class ZerodhaPostbackSerializer(serializers.Serializer):

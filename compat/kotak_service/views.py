@@ -32,16 +32,8 @@ from compat.kotak_service.serializers import (
     PlaceInputSerializer,
 )
 from orders import selectors, services
-from orders.views import (
-    IDEMPOTENCY_HEADER,
-    REJECTED_OUTPUT,
-    SAVED_ORDER_ERROR,
-    TRADE_COLUMNS,
-    _find_order,
-    _idempotent,
-    _limit,
-    _order_rows,
-)
+from orders.idempotency import idempotent_run
+from orders.views import IDEMPOTENCY_HEADER, REJECTED_OUTPUT, SAVED_ORDER_ERROR
 from portfolio import selectors as portfolio_selectors
 from portfolio.serializers import HoldingRowSerializer, PositionRowSerializer, rows
 from portfolio.services import account_sync
@@ -53,7 +45,7 @@ def _body(request) -> dict | None:
 
 def _row(connection, order_id: str) -> dict:
     """The order as the unified order book lists it."""
-    return _order_rows(selectors.order_find(connection=connection, order_id=order_id)[:1])[0]
+    return selectors.order_rows(orders=selectors.order_find(connection=connection, order_id=order_id)[:1])[0]
 
 
 def _answer(data, message: str) -> Response:
@@ -90,7 +82,7 @@ class KotakServiceOrderPlaceView(APIView):
                              "order_id": order.order_id, "account_id": connection.account_id,
                              "data": _row(connection, order.order_id)})
 
-        return _idempotent(request, place)
+        return idempotent_run(request=request, handler=place)
 
 
 class KotakServiceOrderModifyView(APIView):
@@ -102,7 +94,7 @@ class KotakServiceOrderModifyView(APIView):
         connection = connection_from_request(request)
         serializer = ModifyInputSerializer(data=_body(request))
         serializer.is_valid(raise_exception=True)
-        order = _find_order(connection, serializer.validated_data["order_id"])
+        order = selectors.order_require(connection=connection, order_id=serializer.validated_data["order_id"])
         change = translate.order_change(current=order, change=serializer.validated_data["change"])
         order = services.order_modify(order=order, change=change)
         return _answer(_row(connection, order.order_id), "Order modified successfully")
@@ -115,7 +107,7 @@ class KotakServiceOrderCancelView(APIView):
                    responses={200: ORDER_OUTPUT, 400: REJECTED_OUTPUT})
     def delete(self, request, order_id):
         connection = connection_from_request(request)
-        order = services.order_cancel(order=_find_order(connection, order_id))
+        order = services.order_cancel(order=selectors.order_require(connection=connection, order_id=order_id))
         return _answer(_row(connection, order.order_id), "Order cancelled successfully")
 
 
@@ -127,8 +119,9 @@ class KotakServiceOrderListView(APIView):
         responses={200: ORDERS_OUTPUT})
     def get(self, request):
         connection = connection_from_request(request)
-        orders = selectors.order_list(connection=connection)[:_limit(request, default=100)]
-        return _answer(_order_rows(orders), "Orders retrieved successfully")
+        limit = selectors.limit_parse(query_params=request.query_params, default=100)
+        orders = selectors.order_list(connection=connection)[:limit]
+        return _answer(selectors.order_rows(orders=orders), "Orders retrieved successfully")
 
 
 class KotakServiceOrderHistoryView(APIView):
@@ -137,7 +130,7 @@ class KotakServiceOrderHistoryView(APIView):
     @extend_schema(operation_id="kotak_service_order_history", tags=[TAG], parameters=ACCOUNT_PARAMETERS,
                    responses={200: HISTORY_OUTPUT})
     def get(self, request, order_id):
-        order = _find_order(connection_from_request(request), order_id)
+        order = selectors.order_require(connection=connection_from_request(request), order_id=order_id)
         history = list(selectors.order_event_list(order=order).values(
             "status", "filled_quantity", "average_price", "message", "source", timestamp=F("at")))
         for event in history:
@@ -155,16 +148,10 @@ class KotakServiceTradeListView(APIView):
         responses={200: ROWS_OUTPUT})
     def get(self, request):
         connection = connection_from_request(request)
-        limit = _limit(request, default=500)
+        limit = selectors.limit_parse(query_params=request.query_params, default=500)
         order_id = request.query_params.get("order_id", "").strip()
-        order = _find_order(connection, order_id) if order_id else None
-        trades = [dict(zip(TRADE_COLUMNS, row)) for row in selectors.trade_list(connection=connection, order=order)
-                  .values_list(*TRADE_COLUMNS.values())[:limit]]
-        for trade in trades:
-            trade["price"] = float(trade["price"])
-            for name in ("fill_timestamp", "exchange_timestamp"):
-                if trade[name] is not None:
-                    trade[name] = trade[name].isoformat()
+        order = selectors.order_require(connection=connection, order_id=order_id) if order_id else None
+        trades = selectors.trade_rows(connection=connection, order=order, limit=limit)
         return _answer(trades, "Trades retrieved successfully")
 
 

@@ -14,6 +14,11 @@ RETIRED_KOTAK_LOGIN = (
     "use TOTP: send consumer_key, mobile_number, ucc and totp, then verify with your MPIN."
 )
 
+# Kite's API keys, secrets and request tokens are letters and digits; `_` and `-` are let through too, so a
+# documented example's placeholder (`your_zerodha_api_key`) reaches Kite, which answers for it, rather than stop here.
+KITE_KEY_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+KITE_SECRET_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+
 
 class ConnectInitiateInputSerializer(serializers.Serializer):
     broker = serializers.ChoiceField(choices=Broker.choices, default=Broker.KOTAK_NEO)
@@ -52,8 +57,8 @@ class KotakNeoInitiateInputSerializer(serializers.Serializer):
 
 
 class ZerodhaInitiateInputSerializer(serializers.Serializer):
-    api_key = serializers.RegexField(r"^[A-Za-z0-9]{1,64}$")
-    api_secret = serializers.RegexField(r"^[A-Za-z0-9]{1,128}$")
+    api_key = serializers.RegexField(KITE_KEY_PATTERN)
+    api_secret = serializers.RegexField(KITE_SECRET_PATTERN)
 
     def login_parts(self) -> tuple[dict, dict, str]:
         return dict(self.validated_data), {}, ""
@@ -95,7 +100,7 @@ class ConnectVerifyInputSerializer(serializers.Serializer):
     connection_id = serializers.UUIDField(required=False)
     mpin = serializers.RegexField(r"^[0-9]{4,6}$", required=False)
     otp = serializers.RegexField(r"^[0-9]{4,6}$", required=False, help_text="Taken as the Kotak Neo MPIN.")
-    request_token = serializers.RegexField(r"^[A-Za-z0-9]{1,128}$", required=False)
+    request_token = serializers.RegexField(KITE_SECRET_PATTERN, required=False)
 
     def validate(self, attrs):
         given = [name for name in ("mpin", "otp", "request_token") if attrs.get(name)]
@@ -134,4 +139,4 @@ class MessageOutputSerializer(serializers.Serializer):
 class ZerodhaCallbackInputSerializer(serializers.Serializer):
     state = serializers.CharField(max_length=512)
     status = serializers.CharField(max_length=32, required=False, default="")
-    request_token = serializers.RegexField(r"^[A-Za-z0-9]{1,128}$", required=False, default="")
+    request_token = serializers.RegexField(KITE_SECRET_PATTERN, required=False, default="")

@@ -121,6 +121,13 @@ OPERATIONS: dict[str, Answers] = {
     "KotakServiceTradeListView.get": Answers(),
     "KotakServicePositionsView.get": _SYNCS,
     "KotakServiceHoldingsView.get": _SYNCS,
+    # Seed 003's own paths (compat/zerodha_dashboard).
+    "ZerodhaDashboardApiSetupView.post": Answers(broker=True),  # the adapter's login_start makes the login URL
+    "ZerodhaDashboardLoginUrlView.get": Answers(broker=True, extra={
+        404: "No Zerodha API credentials of the caller's are set up (or not for the account named)."}),
+    "ZerodhaDashboardActivateView.post": Answers(broker=True, extra={
+        404: "No Zerodha login of the caller's is waiting for a request_token (or not for the account named)."}),
+    "ZerodhaDashboardView.get": _SYNCS,
     "WebsocketStatusView.get": Answers(),
     "WebsocketSubscriptionsView.get": Answers(),
     "WebsocketUnsubscribeView.post": Answers(extra={

@@ -151,6 +151,11 @@ def _samples(world) -> dict[str, dict]:
         "kotak_service_trades": {"query": {"order_id": "260101000001"}},
         "kotak_service_positions": {},
         "kotak_service_holdings": {},
+        "zerodha_dashboard_api_setup": {"body": {"api_key": "kitekey", "api_secret": "kitesecret", "broker": "zerodha"}},
+        "zerodha_dashboard_login_url": {},
+        "zerodha_dashboard_activate": {"body": {"brokerage": "zerodha", "api_url": "https://api.kite.trade",
+                                                "request_token": "requesttoken"}},
+        "zerodha_dashboard_dashboard": {"headers": account},
     }
 
 

@@ -301,6 +301,29 @@ def run_side(side: str, count: int, args, ticks: mf.Ticks, tokens: list[str], pr
         "server_us_per_delivery": round(servers_through_drain * 1e6 / delivered, 1) if delivered else None}
 
 
+def processes_forget(redis_url: str) -> int:
+    """Sweep the stopped web processes out of the want set, as the market feed does for a process whose heartbeat
+    lapsed (the bench runs no feed, and a stopped process's heartbeat key outlives it by up to its TTL): the next
+    count's ticks are published to its own processes alone. How many were swept."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from brokers.market import keys
+    from brokers.market.demand import demand_read
+
+    async def sweep() -> int:
+        redis = aioredis.Redis.from_url(redis_url)
+        members = await redis.smembers(keys.WANT_PROCESSES)
+        if members:
+            await redis.delete(*(keys.process_key(member.decode()) for member in members))
+        await demand_read(redis)  # the feed's own sweep: every member without a heartbeat goes
+        await redis.aclose()
+        return len(members)
+
+    return asyncio.run(sweep())
+
+
 def main() -> None:
     args = arguments()
     state = Path(args.state_dir)
@@ -326,6 +349,7 @@ def main() -> None:
                 finally:
                     if product:
                         product.stop()
+                        processes_forget(redis_url)
                 print(json.dumps(results[-1]), flush=True)
         (state / "results.json").write_text(json.dumps(results, indent=1))
         mm.report(results)

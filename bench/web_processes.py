@@ -379,7 +379,7 @@ def main() -> None:
     from django.db import connections
 
     from brokers.models import BrokerConnection
-    from orders.lifecycle import orders_group
+    from brokers.consumers import orders_group
 
     group = orders_group(BrokerConnection.objects.get(account_id=account_id).pk)
     connections.close_all()

@@ -9,6 +9,12 @@ def connections_group(user_id: int) -> str:
     return f"user-{user_id}-connections"
 
 
+def orders_group(connection_pk) -> str:
+    """The channel group of an account's order and position updates: WS /ws/orders, and a market socket that
+    subscribed to the order feed."""
+    return f"orders-{connection_pk}"
+
+
 class ConnectionStatusConsumer(JsonConsumer):
     """Pushes `connection_update` whenever one of the user's connections changes status."""
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 
+from brokers.consumers import orders_group
 from brokers.models import BrokerConnection
 from budhitrade.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, JsonConsumer
-from orders.lifecycle import orders_group
 
 
 @database_sync_to_async

@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from brokers.adapters.registry import adapter_class
+from brokers.consumers import orders_group
 from brokers.domain import FINAL_ORDER_STATUSES, BrokerOrder, Fill, OrderProgress, OrderStatus
 from brokers.models import BrokerConnection
 from budhitrade.publish import group_push
@@ -19,10 +20,6 @@ from orders.jobs import position_refresh_request, reconcile_request
 from orders.models import Order, OrderEvent, Trade
 
 OPEN_STATUSES = (OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING)
-
-
-def orders_group(connection_pk) -> str:
-    return f"orders-{connection_pk}"
 
 
 def _timestamp(moment) -> str | None:

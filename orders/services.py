@@ -27,6 +27,7 @@ from brokers.adapters.base import (
     BrokerSessionExpired,
 )
 from brokers.adapters.registry import adapter_for
+from brokers.consumers import orders_group
 from brokers.domain import (
     InstrumentSpec,
     ConnectionStatus,
@@ -39,7 +40,7 @@ from brokers.services import connection_call_wait, connection_expire
 from budhitrade.errors import Conflict, InvalidInput, ServiceError
 from budhitrade.publish import publisher
 from budhitrade.throttle import ThrottleTimeout, throttle_wait
-from orders.lifecycle import OPEN_STATUSES, order_apply, order_event, order_fail, order_fills_missing, orders_group
+from orders.lifecycle import OPEN_STATUSES, order_apply, order_event, order_fail, order_fills_missing
 from orders.models import Order, OrderEvent
 
 logger = logging.getLogger("budhitrade.orders")

@@ -24,13 +24,13 @@ import re
 import time
 
 
+from brokers.consumers import orders_group
 from brokers.market import keys, registry
 from brokers.market.hub import hub
 from brokers.market.keys import StreamMode
 from brokers.market.snapshot import SocketAccount, socket_account, user_connection_ids
 from budhitrade.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, JsonConsumer
 from budhitrade.errors import InvalidInput, ServiceError
-from orders.lifecycle import orders_group
 
 logger = logging.getLogger("budhitrade.market")
 

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from brokers.calendar import instrument_listing_day
-from brokers.domain import ConnectionStatus, InstrumentSpec
+from brokers.domain import Broker, ConnectionStatus, InstrumentSpec
 from brokers.models import BrokerConnection, BrokerInstrument, InstrumentMaster
 from budhitrade.errors import InvalidInput, NotFound
 
@@ -36,6 +36,25 @@ def connection_pending_get(*, user, connection_id=None) -> BrokerConnection:
         raise NotFound("No broker connection is waiting to be verified; start with /broker/connect/initiate.")
     if len(pending) > 1:
         raise InvalidInput("Several connections are waiting to be verified; send connection_id.")
+    return pending[0]
+
+
+def connection_mpin_pending_get(*, user, connection_id=None, first_step: str) -> BrokerConnection:
+    """The Kotak Neo login an MPIN completes: the one named, else the user's only one waiting for its MPIN
+    (`first_step` is the path that starts one, for the 404's sentence)."""
+    if connection_id is not None:
+        connection = connection_get(user=user, connection_id=connection_id)
+        if connection.broker != Broker.KOTAK_NEO:
+            raise InvalidInput("That connection is not a Kotak Neo login; the MPIN completes Kotak Neo only.",
+                               errors={"connection_id": ["Not a Kotak Neo login."]})
+        return connection
+    pending = list(connection_list(user=user)
+                   .filter(broker=Broker.KOTAK_NEO, status=ConnectionStatus.PENDING_MPIN)[:2])
+    if not pending:
+        raise NotFound(f"No Kotak Neo login is waiting for its MPIN; call {first_step} first.")
+    if len(pending) > 1:
+        raise InvalidInput("Several Kotak Neo logins are waiting for their MPIN; send connection_id.",
+                           errors={"connection_id": ["Required when several logins are pending."]})
     return pending[0]
 
 

@@ -57,6 +57,7 @@ _SYNCS = Answers(broker=True)  # a read that first syncs an account never synced
 _ORDER_FINISHED = "The order is finished (only open orders can be changed or cancelled)."
 _IDEMPOTENCY = ("This Idempotency-Key was used with another body, or its first request is still being "
                 "processed.")
+_USER_ID = "user_id names another user than the caller (staff: no such user)."
 
 # Keyed by the view class's name and the method. Statuses every operation shares are not repeated here.
 _NO_OPTIONS = "No option snapshots for this symbol, or none at the bucket or expiry asked for (the detail says which)."
@@ -121,6 +122,20 @@ OPERATIONS: dict[str, Answers] = {
     "KotakServiceTradeListView.get": Answers(),
     "KotakServicePositionsView.get": _SYNCS,
     "KotakServiceHoldingsView.get": _SYNCS,
+    # Seed 001's own paths (compat/kotak_integration).
+    "KotakIntegrationTotpLoginView.post": Answers(broker=True, extra={404: _USER_ID}),
+    "KotakIntegrationMpinLoginView.post": Answers(broker=True, extra={
+        404: f"{_USER_ID} Or no Kotak Neo login of the user's is waiting for its MPIN (or not the one named).",
+        409: "The login is not waiting for its MPIN any more; start again with /api/brokers/kotak/login/totp."}),
+    "KotakIntegrationOrderPlaceView.post": Answers(broker=True, extra={404: _USER_ID, 409: _IDEMPOTENCY}),
+    "KotakIntegrationOrderModifyView.post": Answers(broker=True, extra={404: _USER_ID, 409: _ORDER_FINISHED}),
+    "KotakIntegrationOrderCancelView.post": Answers(broker=True, extra={404: _USER_ID, 409: _ORDER_FINISHED}),
+    "KotakIntegrationOrderListView.get": Answers(extra={404: _USER_ID}),
+    "KotakIntegrationTradeListView.get": Answers(extra={404: _USER_ID}),
+    "KotakIntegrationPositionsView.get": Answers(broker=True, extra={404: _USER_ID}),
+    "KotakIntegrationHoldingsView.get": Answers(broker=True, extra={404: _USER_ID}),
+    "KotakIntegrationQuotesView.get": Answers(broker=True, extra={404: _USER_ID}),
+    "KotakIntegrationStatusView.get": Answers(extra={404: _USER_ID}),
     # Seed 003's own paths (compat/zerodha_dashboard).
     "ZerodhaDashboardApiSetupView.post": Answers(broker=True),  # the adapter's login_start makes the login URL
     "ZerodhaDashboardLoginUrlView.get": Answers(broker=True, extra={

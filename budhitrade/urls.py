@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("portfolio.urls")),
     path("", include("orders.urls")),
     path("", include("compat.kotak_service.urls")),
+    path("", include("compat.kotak_integration.urls")),
     path("", include("compat.zerodha_dashboard.urls")),
     path("", include("analytics.urls")),
 ]

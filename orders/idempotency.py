@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from brokers.domain import OrderStatus
 from budhitrade.errors import Conflict, InvalidInput, ServiceError, outage_of
 from budhitrade.exceptions import api_exception_handler
-from orders import reconcile
+from orders import reconcile, services
 from orders.models import IdempotencyRecord, Order
 
 
@@ -48,6 +48,21 @@ def idempotent_run(*, request, handler):
             return _recover(request, record, handler)
         return _replay(request, record)
     return _answer(request, record, handler)
+
+
+def order_place_under(record: IdempotencyRecord | None, *, connection, request) -> Order:
+    """Place the order under the key's record (None without a key): the order placed, or the one a failed
+    placing saved, is tied to the record, so a retry answers from it."""
+    try:
+        order = services.order_place(connection=connection, request=request,
+                                     idempotency_key=record.key if record else "")
+    except Exception as error:
+        if record is not None and getattr(error, "order", None) is not None:
+            record.orders.add(error.order)
+        raise
+    if record is not None:
+        record.orders.add(order)
+    return order
 
 
 # A request still unanswered after this is gone (its process lost the database mid-request): longer than any

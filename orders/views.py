@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from brokers.domain import Broker, OrderChange, OrderRequest, OrderStatus
 from budhitrade.errors import InvalidInput, NotFound
 from orders import batches, pushes, selectors, services
-from orders.idempotency import idempotent_run
+from orders.idempotency import idempotent_run, order_place_under
 from orders.models import Order
 from portfolio.views import account_from_path
 
@@ -158,16 +158,7 @@ class OrderListCreateView(APIView):
         serializer.is_valid(raise_exception=True)
 
         def place(record):
-            key = record.key if record else ""
-            try:
-                order = services.order_place(connection=connection, request=serializer.to_request(),
-                                             idempotency_key=key)
-            except Exception as error:
-                if record is not None and getattr(error, "order", None) is not None:
-                    record.orders.add(error.order)
-                raise
-            if record is not None:
-                record.orders.add(order)
+            order = order_place_under(record, connection=connection, request=serializer.to_request())
             return Response({"status": "success", "account_id": connection.account_id, "success": True,
                              "order_id": order.order_id, "message": "Order placed successfully"})
 

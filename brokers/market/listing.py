@@ -17,15 +17,17 @@ from brokers.lookup import connection_from_request
 from brokers.market import keys
 from brokers.market.resolve import BROKER_COLUMNS, PAPER_COLUMNS, index_token_is_name, instrument_from_row, stream_for
 from brokers.models import BrokerConnection, BrokerInstrument
+from brokers.selectors import connection_resolve
 from brokers.paper.models import PaperInstrument
 from budhitrade.errors import InvalidInput, NotFound
 
 
-def market_connection(request) -> BrokerConnection | None:
-    """ "The" account of a market request (X-Account-ID, ?broker=, ?connection_id=, else the only one); None, the
-    paper market, for a user with no account at all. An account named but not found is still a 404."""
+def market_connection(request, *, resolve=connection_resolve) -> BrokerConnection | None:
+    """ "The" account of a market request (X-Account-ID, ?broker=, ?connection_id=, else the only one; `resolve`
+    picks it); None, the paper market, for a user with no account at all. An account named but not found is still
+    a 404."""
     try:
-        return connection_from_request(request)
+        return connection_from_request(request, resolve=resolve)
     except NotFound:
         named = (request.headers.get("X-Account-ID", "").strip() or request.query_params.get("broker", "").strip()
                  or request.query_params.get("connection_id", "").strip())

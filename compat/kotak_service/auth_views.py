@@ -19,7 +19,7 @@ from brokers.lookup import connection_from_request
 from brokers.market import registry
 from brokers.serializers import KotakNeoInitiateInputSerializer
 from brokers.views import ACCOUNT_PARAMETERS
-from budhitrade.errors import InvalidInput, NotFound
+from budhitrade.errors import InvalidInput
 from compat.kotak_service.serializers import (
     LOGIN_OUTPUT,
     LOGOUT_OUTPUT,
@@ -41,23 +41,6 @@ def _login_answer(connection, message: str) -> Response:
     if connection.account_id:
         data["account_id"] = connection.account_id
     return Response({"status": "success", "data": data, "message": message})
-
-
-def _pending_kotak(request, connection_id):
-    """The login the MPIN completes: the one named, else the caller's only Kotak Neo login waiting for it."""
-    if connection_id is not None:
-        connection = selectors.connection_get(user=request.user, connection_id=connection_id)
-        if connection.broker != Broker.KOTAK_NEO:
-            raise InvalidInput("That connection is not a Kotak Neo login; the MPIN completes Kotak Neo only.")
-        return connection
-    pending = list(selectors.connection_list(user=request.user)
-                   .filter(broker=Broker.KOTAK_NEO, status=ConnectionStatus.PENDING_MPIN)[:2])
-    if not pending:
-        raise NotFound("No Kotak Neo login is waiting for its MPIN; call /api/auth/totp-login first.")
-    if len(pending) > 1:
-        raise InvalidInput("Several Kotak Neo logins are waiting for their MPIN; send connection_id.",
-                           errors={"connection_id": ["Required when several logins are pending."]})
-    return pending[0]
 
 
 class KotakServiceTotpLoginView(APIView):
@@ -85,7 +68,9 @@ class KotakServiceTotpValidateView(APIView):
     def post(self, request):
         serializer = TotpValidateInputSerializer(data=_body(request))
         serializer.is_valid(raise_exception=True)
-        connection = _pending_kotak(request, serializer.validated_data.get("connection_id"))
+        connection = selectors.connection_mpin_pending_get(
+            user=request.user, connection_id=serializer.validated_data.get("connection_id"),
+            first_step="/api/auth/totp-login")
         connection = services.connection_verify(connection=connection, secret=serializer.validated_data["mpin"])
         return _login_answer(connection, "Broker connected successfully")
 

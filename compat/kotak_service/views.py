@@ -32,7 +32,7 @@ from compat.kotak_service.serializers import (
     PlaceInputSerializer,
 )
 from orders import selectors, services
-from orders.idempotency import idempotent_run
+from orders.idempotency import idempotent_run, order_place_under
 from orders.views import IDEMPOTENCY_HEADER, REJECTED_OUTPUT, SAVED_ORDER_ERROR
 from portfolio import selectors as portfolio_selectors
 from portfolio.serializers import HoldingRowSerializer, PositionRowSerializer, rows
@@ -68,16 +68,9 @@ class KotakServiceOrderPlaceView(APIView):
 
         def place(record):
             try:
-                order = services.order_place(connection=connection, request=order_request,
-                                             idempotency_key=record.key if record else "")
+                order = order_place_under(record, connection=connection, request=order_request)
             except InvalidInput as error:  # the instrument's rules (lot, tick, listed): in seed 002's names
                 raise InvalidInput(error.detail, errors=words.seed_errors(error.errors)) from error
-            except Exception as error:
-                if record is not None and getattr(error, "order", None) is not None:
-                    record.orders.add(error.order)
-                raise
-            if record is not None:
-                record.orders.add(order)
             return Response({"status": "success", "message": "Order placed successfully", "success": True,
                              "order_id": order.order_id, "account_id": connection.account_id,
                              "data": _row(connection, order.order_id)})

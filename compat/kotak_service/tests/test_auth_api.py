@@ -10,7 +10,6 @@ from brokers.market.tests.test_market_socket import WAIT, connected_market
 from brokers.models import BrokerConnection
 from brokers.tests.fixtures import NEO_LOGIN_HOST
 
-pytestmark = pytest.mark.urls("compat.kotak_service.tests.urls")
 
 LOGIN = f"{NEO_LOGIN_HOST}/login/1.0/tradeApiLogin"
 VALIDATE = f"{NEO_LOGIN_HOST}/login/1.0/tradeApiValidate"

@@ -15,7 +15,7 @@ from compat.kotak_service import translate
 from orders.models import Order
 from portfolio.tests.fixtures import neo_wired_account  # noqa: F401 (a fixture)
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("compat.kotak_service.tests.urls")]
+pytestmark = pytest.mark.django_db
 
 PLACE = f"{NEO_TRADE_HOST}/quick/order/rule/ms/place"
 PLACED = "250122000612876"  # nOrdNo of order_place_success.json

@@ -8,7 +8,7 @@ from brokers.models import BrokerConnection
 from orders.models import Order
 from orders.tests.book import account, ltp  # noqa: F401 (account is a fixture)
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("compat.kotak_service.tests.urls")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 # Seed 002's "Place Order Example", as written.
 PLACE_EXAMPLE = {"exchange_segment": "nse_cm", "product": "CNC", "price": "100.50", "order_type": "L",

@@ -80,6 +80,9 @@ class Hub:
         self._sinks: set[Sink] = set()
         self._redis = None
         self._pubsub = None
+        # A fresh PubSub opens its connection at its first command: two first commands at once (the listener's
+        # and start's, or a socket's) would each open one, and the one overwritten stays subscribed, unread.
+        self._pubsub_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
         self._dirty = False  # a want write failed: the heartbeat writes them all again
 
@@ -102,7 +105,7 @@ class Hub:
         self._loop = loop
         await self._redis.set(keys.process_key(self.process_id), "1", ex=HEARTBEAT_TTL_SECONDS)
         await self._redis.sadd(keys.WANT_PROCESSES, self.process_id)
-        await self._pubsub.subscribe(keys.process_channel(self.process_id))  # before any want is written
+        await self._pubsub_subscribe(keys.process_channel(self.process_id))  # before any want is written
 
     @property
     def redis(self):
@@ -125,7 +128,7 @@ class Hub:
         self.statuses[status].add(sink)
         if new_channels:
             try:
-                await self._pubsub.subscribe(*new_channels)
+                await self._pubsub_subscribe(*new_channels)
             except Exception:  # a fresh pub/sub, which the listener subscribes to every channel, once Redis answers
                 await self._reset_pubsub()
                 raise
@@ -223,8 +226,8 @@ class Hub:
         while True:
             try:
                 if not self._pubsub.subscribed:
-                    await self._pubsub.subscribe(keys.process_channel(self.process_id),
-                                                 *(c for c, s in self.statuses.items() if s))
+                    await self._pubsub_subscribe(keys.process_channel(self.process_id),
+                                                 *(c for c, s in self.statuses.items() if s), unless_subscribed=True)
                 message = await self._pubsub.get_message(timeout=1.0)
                 if message is not None:
                     await self._read_on(message)
@@ -235,6 +238,12 @@ class Hub:
                 _outage.failed()
                 await self._reset_pubsub()
                 await asyncio.sleep(RETRY_SECONDS)
+
+    async def _pubsub_subscribe(self, *channels: str, unless_subscribed: bool = False) -> None:
+        """SUBSCRIBE on the hub's one pub/sub connection (one at a time: see _pubsub_lock)."""
+        async with self._pubsub_lock:
+            if not (unless_subscribed and self._pubsub.subscribed):
+                await self._pubsub.subscribe(*channels)
 
     async def _reset_pubsub(self) -> None:
         try:

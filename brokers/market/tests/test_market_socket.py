@@ -740,3 +740,49 @@ async def test_a_socket_that_leaves_while_the_channel_layer_fails_still_drops_it
 
     assert market_redis.hgetall(keys.want_key(hub.process_id)) == {}
     assert await record_of("tab-1") is None
+
+
+async def test_the_hub_listens_on_one_connection_even_when_redis_is_slow_to_connect(market_redis, monkeypatch):
+    """The listener's first SUBSCRIBE and start's go on one pub/sub connection: two opened at once would leave one
+    subscribed and never read (Redis would buffer every tick for it)."""
+    from brokers.market import hub as hub_module
+
+    real = hub_module.async_client
+
+    class SlowPool:
+        """The client's pool, taking 0.2 s to hand a pub/sub its connection (a Redis far away, or busy)."""
+
+        def __init__(self, pool):
+            self.pool = pool
+
+        def __getattr__(self, name):
+            return getattr(self.pool, name)
+
+        async def get_connection(self, *args, **kwargs):
+            await asyncio.sleep(0.2)
+            return await self.pool.get_connection(*args, **kwargs)
+
+    def slow_to_connect():
+        client = real()
+        make_pubsub = client.pubsub
+
+        def pubsub(**kwargs):
+            made = make_pubsub(**kwargs)
+            made.connection_pool = SlowPool(made.connection_pool)
+            return made
+
+        client.pubsub = pubsub
+        return client
+
+    monkeypatch.setattr(hub_module, "async_client", slow_to_connect)
+    fresh = Hub()
+    await fresh.start()
+    try:
+        await asyncio.sleep(0.5)  # the listener's pass, had it opened a connection of its own
+        [(_, subscribers)] = market_redis.pubsub_numsub(keys.process_channel(fresh.process_id))
+        assert subscribers == 1
+    finally:
+        for task in fresh._tasks:
+            task.cancel()
+        await fresh._pubsub.aclose()
+        await fresh._redis.aclose()

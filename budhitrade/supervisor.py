@@ -64,6 +64,7 @@ class RestartingManager(Manager):
         self._backoff: dict[str, float] = {}
         self._restart_at: dict[str, float] = {}
         self._stop_requested = threading.Event()
+        self._signalled: int | None = None  # the last stop signal, set by the handler and read by the loop
 
     def add_process(self, name, cmd, quiet=False, env=None, cwd=None, pass_fds=()):
         """honcho's add_process; `pass_fds` stay open in the command (honcho closes every other descriptor)."""
@@ -118,9 +119,10 @@ class RestartingManager(Manager):
     def loop(self):
         """Start every process, relay their output, restart any that exits, until a signal or `stop()`."""
         def _terminate(signum, frame):
-            self._system_print("%s received\n" % signal.Signals(signum).name)
-            self.returncode = 128 + signum  # honcho's, and the shell's, code for death by that signal
-            self._stop_requested.set()
+            # One assignment and nothing else: signals come in bursts (the terminal's and the runner's Ctrl-C, a
+            # group's SIGTERM), and a handler that takes a lock (Event.set's) or writes (the printer's) hangs when
+            # the next one lands while it holds it. The loop, which wakes every 0.1 s, does the rest.
+            self._signalled = signum
 
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
@@ -144,6 +146,10 @@ class RestartingManager(Manager):
                 elif msg.type == "stop":
                     self._exited(msg.name, msg.data["returncode"])
 
+            if self._signalled is not None and self.returncode is None:
+                self._system_print("%s received\n" % signal.Signals(self._signalled).name)
+                self.returncode = 128 + self._signalled  # honcho's, and the shell's, code for death by that signal
+                self._stop_requested.set()
             if self._stop_requested.is_set() and not self._terminating:
                 stopping_since = datetime.datetime.now()
                 self._restart_at.clear()

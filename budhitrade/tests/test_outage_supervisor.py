@@ -122,23 +122,15 @@ def test_stop_ends_a_running_process_and_one_waiting_for_its_restart():
     assert "orderfeed stopped" in output.getvalue()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGQUIT])
-def test_a_hangup_or_quit_stops_the_supervisor_and_its_children(tmp_path, signum):
-    """honcho's children live in process groups of their own: the supervisor must stop them, not just die."""
+@pytest.fixture
+def supervised(tmp_path):
+    """A supervisor in a process of its own with one child: (the supervisor, the child's pid)."""
     child_pid = tmp_path / "child"
     supervisor = subprocess.Popen([sys.executable, "-c", SUPERVISES_ONE_CHILD, str(child_pid)], cwd=REPO,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert wait_for(lambda: child_pid.exists() and child_pid.read_text())
-        child = int(child_pid.read_text())
-
-        supervisor.send_signal(signum)
-        output, _ = supervisor.communicate(timeout=30)
-
-        assert supervisor.returncode == 128 + signum, output
-        assert f"{signal.Signals(signum).name} received" in output
-        assert "child stopped" in output
-        assert wait_for(lambda: gone(child)), output
+        yield supervisor, int(child_pid.read_text())
     finally:
         supervisor.kill()
         supervisor.wait()
@@ -146,28 +138,32 @@ def test_a_hangup_or_quit_stops_the_supervisor_and_its_children(tmp_path, signum
             os.kill(int(child_pid.read_text()), signal.SIGKILL)
 
 
-def test_a_burst_of_stop_signals_still_stops_the_supervisor_and_its_children(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGQUIT])
+def test_a_hangup_or_quit_stops_the_supervisor_and_its_children(supervised, signum):
+    """honcho's children live in process groups of their own: the supervisor must stop them, not just die."""
+    supervisor, child = supervised
+
+    supervisor.send_signal(signum)
+    output, _ = supervisor.communicate(timeout=30)
+
+    assert supervisor.returncode == 128 + signum, output
+    assert f"{signal.Signals(signum).name} received" in output
+    assert "child stopped" in output
+    assert wait_for(lambda: gone(child)), output
+
+
+def test_a_burst_of_stop_signals_still_stops_the_supervisor_and_its_children(supervised):
     """Ctrl-C reaches serve from the terminal and from make run's runner, a service manager signals a whole group:
     signals come in twos and threes. A second one landing while the first is being handled must not hang it."""
-    child_pid = tmp_path / "child"
-    supervisor = subprocess.Popen([sys.executable, "-c", SUPERVISES_ONE_CHILD, str(child_pid)], cwd=REPO,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert wait_for(lambda: child_pid.exists() and child_pid.read_text())
-        child = int(child_pid.read_text())
+    supervisor, child = supervised
 
-        deadline = time.monotonic() + 3
-        while supervisor.poll() is None and time.monotonic() < deadline:  # signals while earlier ones are handled
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(supervisor.pid, signal.SIGINT)
-        output, _ = supervisor.communicate(timeout=30)
+    deadline = time.monotonic() + 3
+    while supervisor.poll() is None and time.monotonic() < deadline:  # signals while earlier ones are handled
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(supervisor.pid, signal.SIGINT)
+    output, _ = supervisor.communicate(timeout=30)
 
-        # 130 from the supervisor, or death by a SIGINT of the burst that came after it had stopped everything.
-        assert supervisor.returncode in (128 + signal.SIGINT, -signal.SIGINT), output
-        assert "SIGINT received" in output and "child stopped" in output
-        assert wait_for(lambda: gone(child)), output
-    finally:
-        supervisor.kill()
-        supervisor.wait()
-        if child_pid.exists() and child_pid.read_text() and not gone(int(child_pid.read_text())):
-            os.kill(int(child_pid.read_text()), signal.SIGKILL)
+    # 130 from the supervisor, or death by a SIGINT of the burst that came after it had stopped everything.
+    assert supervisor.returncode in (128 + signal.SIGINT, -signal.SIGINT), output
+    assert "SIGINT received" in output and "child stopped" in output
+    assert wait_for(lambda: gone(child)), output

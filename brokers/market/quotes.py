@@ -3,12 +3,15 @@ call is made: the account's API budget first, a session the broker finds expired
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from brokers.adapters.base import BrokerSessionExpired
 from brokers.adapters.paper.adapter import PaperAdapter
 from brokers.adapters.registry import adapter_for
 from brokers.budgets import connection_call_wait
 from brokers.domain import ConnectionStatus, Quote, QuoteKind
 from brokers.market.keys import StreamMode
+from brokers.market.render import SCRIP_KINDS, quote_data
 from brokers.market.resolve import ResolvedInstrument
 from brokers.models import BrokerConnection
 from brokers.services import connection_expire
@@ -48,3 +51,16 @@ def instrument_quotes(*, connection: BrokerConnection | None, resolved: list[Res
         if quote is not None:
             found.append((item, quote))
     return found
+
+
+def quotes_rendered(*, connection: BrokerConnection | None, resolved: list[ResolvedInstrument],
+                    kind: QuoteKind) -> tuple[list[dict], int]:
+    """Each instrument's quote in the one market-data shape, in the order asked, and how many the broker priced:
+    an instrument it did not price keeps its place, with nothing in it."""
+    priced = {item.key: quote for item, quote in instrument_quotes(connection=connection, resolved=resolved, kind=kind)}
+    received_at = timezone.now()
+    data = [quote_data(priced.get(item.key) or Quote(instrument=item.quote_instrument(), received_at=received_at),
+                       segment=item.segment, kind=kind, token=item.token,
+                       scrip=item.scrip() if kind in SCRIP_KINDS else None)
+            for item in resolved]
+    return data, len(priced)

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import logging
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from brokers.domain import Quote
 from brokers.market import keys
 from brokers.market.listing import instrument_page, instrument_search, market_connection, segment_exchange
-from brokers.market.quotes import instrument_quotes
-from brokers.market.render import SCRIP_KINDS, quote_data
+from brokers.market.quotes import quotes_rendered
 from brokers.market.resolve import resolve_instruments
 from brokers.market.serializers import (
     InstrumentPageSerializer,
@@ -65,19 +62,11 @@ class MarketQuotesView(APIView):
         tokens, kind = quotes_input(request.data)
         connection = market_connection(request)
         resolved = resolve_instruments(connection=connection, items=tokens)
-        priced = {item.key: quote for item, quote in
-                  instrument_quotes(connection=connection, resolved=resolved, kind=kind)}
-        received_at = timezone.now()
-        data = []
-        for item in resolved:
-            # An instrument the broker did not price keeps its place, with nothing in it.
-            quote = priced.get(item.key) or Quote(instrument=item.quote_instrument(), received_at=received_at)
-            data.append(quote_data(quote, segment=item.segment, kind=kind, token=item.token,
-                                   scrip=item.scrip() if kind in SCRIP_KINDS else None))
+        data, priced = quotes_rendered(connection=connection, resolved=resolved, kind=kind)
         logger.info("market_quotes_fetched", extra={
             "broker": connection.broker if connection else "paper",
             "account_id": connection.account_id if connection else "", "quote_type": kind.value,
-            "instruments": len(data), "priced": len(priced)})
+            "instruments": len(data), "priced": priced})
         return Response({"status": "success", "quote_type": kind.value, "data": data})
 
 

@@ -11,13 +11,11 @@ so an order reads the same here as in GET /accounts/{account_id}/orders.
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 
 from brokers import selectors as broker_selectors
-from brokers.domain import Quote, QuoteKind
-from brokers.market.quotes import instrument_quotes
-from brokers.market.render import quote_data
+from brokers.domain import QuoteKind
+from brokers.market.quotes import quotes_rendered
 from brokers.market.resolve import resolve_instruments
 from brokers.serializers import BrokerStatusOutputSerializer
 from brokers.views import ACCOUNT_PARAMETERS
@@ -185,14 +183,7 @@ class KotakIntegrationQuotesView(EnvelopeView):
                                            items=[{"instrument_token": code, "exchange_segment": segment}])
         except InvalidInput as error:  # an instrument the listing does not have
             raise InvalidInput(error.detail, errors={"symbol_code": [error.detail]}) from error
-        kind = QuoteKind.ALL
-        priced = {item.key: quote for item, quote in
-                  instrument_quotes(connection=connection, resolved=resolved, kind=kind)}
-        received_at = timezone.now()
-        # An instrument the broker did not price is still answered, with nothing in it (as the market endpoint).
-        data = [quote_data(priced.get(item.key) or Quote(instrument=item.quote_instrument(), received_at=received_at),
-                           segment=item.segment, kind=kind, token=item.token, scrip=item.scrip())
-                for item in resolved]
+        data, _ = quotes_rendered(connection=connection, resolved=resolved, kind=QuoteKind.ALL)
         return answer(data, "Quotes retrieved successfully")
 
 

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from brokers.domain import ConnectionStatus
 from brokers.models import BrokerConnection
+from portfolio import selectors
 from portfolio.models import Holding, Position
 
 MONEY = {"max_digits": 18, "decimal_places": 2, "coerce_to_string": False}
@@ -63,6 +64,16 @@ def rows(queryset, serializer_class) -> list[dict]:
     """The serializer's fields straight from the database: rows of 200 positions cost a tenth of serializing
     model instances (bench/README.md). Decimals render as JSON numbers (COERCE_DECIMAL_TO_STRING is off)."""
     return list(queryset.values(*serializer_class.Meta.fields))
+
+
+def position_rows(*, connection: BrokerConnection) -> list[dict]:
+    """The account's stored positions as the position endpoints send them."""
+    return rows(selectors.position_list(connection=connection), PositionRowSerializer)
+
+
+def holding_rows(*, connection: BrokerConnection) -> list[dict]:
+    """The account's stored holdings as the holding endpoints send them."""
+    return rows(selectors.holding_list(connection=connection), HoldingRowSerializer)
 
 
 def holding_row_totals(holding_rows: list[dict]) -> dict:

@@ -29,8 +29,9 @@ from portfolio.serializers import (
     HoldingRowSerializer,
     PositionRowSerializer,
     holding_row_totals,
+    holding_rows,
     position_row_totals,
-    rows,
+    position_rows,
 )
 
 logger = logging.getLogger("budhitrade.portfolio")
@@ -128,7 +129,7 @@ class AccountPositionsView(APIView):
         query = BooleanQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         ensure_synced(connection, fresh=query.validated_data["fresh"])
-        positions = rows(selectors.position_list(connection=connection), PositionRowSerializer)
+        positions = position_rows(connection=connection)
         return Response({"status": "success", "account_id": connection.account_id, "count": len(positions),
                          **position_row_totals(positions), "positions": positions})
 
@@ -140,7 +141,7 @@ class AccountHoldingsView(APIView):
     def get(self, request, account_id):
         connection = account_from_path(request, account_id)
         ensure_synced(connection, fresh=False)
-        holdings = rows(selectors.holding_list(connection=connection), HoldingRowSerializer)
+        holdings = holding_rows(connection=connection)
         return Response({"status": "success", "account_id": connection.account_id, "count": len(holdings),
                          **holding_row_totals(holdings), "holdings": holdings})
 
@@ -185,7 +186,7 @@ class BrokerHoldingsView(APIView):
 
     @extend_schema(parameters=ACCOUNT_PARAMETERS, responses={200: SUCCESS_ROWS})
     def get(self, request):
-        holdings = rows(selectors.holding_list(connection=_the_account(request)), HoldingRowSerializer)
+        holdings = holding_rows(connection=_the_account(request))
         return Response({"success": True, "data": holdings})
 
 
@@ -194,7 +195,7 @@ class BrokerPositionsView(APIView):
 
     @extend_schema(parameters=ACCOUNT_PARAMETERS, responses={200: SUCCESS_ROWS})
     def get(self, request):
-        positions = rows(selectors.position_list(connection=_the_account(request)), PositionRowSerializer)
+        positions = position_rows(connection=_the_account(request))
         return Response({"success": True, "data": positions})
 
 
@@ -208,8 +209,8 @@ class BrokerPortfolioView(APIView):
         connection = _the_account(request)
         return Response({
             "success": True,
-            "holdings": rows(selectors.holding_list(connection=connection), HoldingRowSerializer),
-            "positions": rows(selectors.position_list(connection=connection), PositionRowSerializer),
+            "holdings": holding_rows(connection=connection),
+            "positions": position_rows(connection=connection),
         })
 
 

@@ -42,8 +42,7 @@ from compat.kotak_service.translate import order_change
 from orders import selectors, services
 from orders.idempotency import idempotent_run, order_place_under
 from orders.views import IDEMPOTENCY_HEADER, REJECTED_OUTPUT, SAVED_ORDER_ERROR
-from portfolio import selectors as portfolio_selectors
-from portfolio.serializers import HoldingRowSerializer, PositionRowSerializer, rows
+from portfolio.serializers import holding_rows, position_rows
 from portfolio.services import account_sync
 
 USER_ID = OpenApiParameter("user_id", str, required=False, description=USER_ID_HELP)
@@ -151,7 +150,7 @@ class KotakIntegrationPositionsView(EnvelopeView):
     def get(self, request):
         connection = account_for(request)
         account_sync(connection=connection)
-        positions = rows(portfolio_selectors.position_list(connection=connection), PositionRowSerializer)
+        positions = position_rows(connection=connection)
         return answer(positions, "Positions retrieved successfully")
 
 
@@ -163,7 +162,7 @@ class KotakIntegrationHoldingsView(EnvelopeView):
     def get(self, request):
         connection = account_for(request)
         account_sync(connection=connection)
-        holdings = rows(portfolio_selectors.holding_list(connection=connection), HoldingRowSerializer)
+        holdings = holding_rows(connection=connection)
         return answer(holdings, "Holdings retrieved successfully")
 
 

@@ -34,8 +34,7 @@ from compat.kotak_service.serializers import (
 from orders import selectors, services
 from orders.idempotency import idempotent_run, order_place_under
 from orders.views import IDEMPOTENCY_HEADER, REJECTED_OUTPUT, SAVED_ORDER_ERROR
-from portfolio import selectors as portfolio_selectors
-from portfolio.serializers import HoldingRowSerializer, PositionRowSerializer, rows
+from portfolio.serializers import holding_rows, position_rows
 from portfolio.services import account_sync
 
 
@@ -156,7 +155,7 @@ class KotakServicePositionsView(APIView):
     def get(self, request):
         connection = connection_from_request(request)
         account_sync(connection=connection)
-        positions = rows(portfolio_selectors.position_list(connection=connection), PositionRowSerializer)
+        positions = position_rows(connection=connection)
         return _answer(positions, "Positions retrieved successfully")
 
 
@@ -168,5 +167,5 @@ class KotakServiceHoldingsView(APIView):
     def get(self, request):
         connection = connection_from_request(request)
         account_sync(connection=connection)
-        holdings = rows(portfolio_selectors.holding_list(connection=connection), HoldingRowSerializer)
+        holdings = holding_rows(connection=connection)
         return _answer(holdings, "Holdings retrieved successfully")

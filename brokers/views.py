@@ -27,6 +27,7 @@ from brokers.serializers import (
     ZerodhaCallbackInputSerializer,
 )
 from budhitrade.errors import InvalidInput, ServiceError
+from budhitrade.parsers import json_object
 
 ACCOUNT_PARAMETERS = [
     OpenApiParameter("X-Account-ID", str, OpenApiParameter.HEADER, required=False,
@@ -58,9 +59,7 @@ class ConnectInitiateView(APIView):
         responses={200: ConnectInitiateOutputSerializer},
     )
     def post(self, request):
-        if not isinstance(request.data, dict):
-            raise InvalidInput("Send a JSON object.")
-        choice = ConnectInitiateInputSerializer(data=request.data)
+        choice = ConnectInitiateInputSerializer(data=json_object(request))
         choice.is_valid(raise_exception=True)
         broker = choice.validated_data["broker"]
         serializer = INITIATE_SERIALIZERS[broker](data=request.data)
@@ -82,9 +81,7 @@ class ConnectVerifyView(APIView):
 
     @extend_schema(request=ConnectVerifyInputSerializer, responses={200: ConnectVerifyOutputSerializer})
     def post(self, request):
-        if not isinstance(request.data, dict):
-            raise InvalidInput("Send a JSON object.")
-        serializer = ConnectVerifyInputSerializer(data=request.data)
+        serializer = ConnectVerifyInputSerializer(data=json_object(request))
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         connection = selectors.connection_pending_get(

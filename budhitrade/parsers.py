@@ -6,6 +6,8 @@ from django.conf import settings
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 
+from budhitrade.errors import InvalidInput
+
 
 class PayloadTooLarge(exceptions.APIException):
     """The request body is over the configured limit."""
@@ -29,3 +31,10 @@ class BoundedJSONParser(JSONParser):
         if len(body) > limit:
             raise PayloadTooLarge(limit)
         return super().parse(BytesIO(body), media_type, parser_context)
+
+
+def json_object(request) -> dict:
+    """The request's body, which must be a JSON object (a list or a scalar is a 400)."""
+    if not isinstance(request.data, dict):
+        raise InvalidInput("Send a JSON object.")
+    return request.data

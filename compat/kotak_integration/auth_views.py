@@ -16,6 +16,7 @@ from brokers import selectors, services
 from brokers.domain import Broker
 from brokers.serializers import KotakNeoInitiateInputSerializer
 from budhitrade.errors import InvalidInput
+from budhitrade.parsers import json_object
 from compat.kotak_integration import vocabulary as words
 from compat.kotak_integration.access import acting_user
 from compat.kotak_integration.envelope import TAG, EnvelopeView, answer
@@ -26,11 +27,6 @@ from compat.kotak_integration.serializers import (
     KotakIntegrationTotpLoginInputSerializer,
 )
 
-
-def _body(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise InvalidInput("Send a JSON object.")
-    return request.data
 
 
 def _login_data(connection) -> dict:
@@ -45,7 +41,7 @@ class KotakIntegrationTotpLoginView(EnvelopeView):
                    request=KotakIntegrationTotpLoginInputSerializer,
                    responses={200: TOTP_LOGIN_OUTPUT})
     def post(self, request):
-        body = _body(request)
+        body = json_object(request)
         user = acting_user(request)
         unified = {words.LOGIN_FIELDS.get(name, name): value for name, value in body.items() if name != "user_id"}
         serializer = KotakNeoInitiateInputSerializer(data=unified)
@@ -65,7 +61,7 @@ class KotakIntegrationMpinLoginView(EnvelopeView):
                    responses={200: MPIN_LOGIN_OUTPUT})
     def post(self, request):
         user = acting_user(request)
-        serializer = KotakIntegrationMpinLoginInputSerializer(data=_body(request))
+        serializer = KotakIntegrationMpinLoginInputSerializer(data=json_object(request))
         serializer.is_valid(raise_exception=True)
         connection = selectors.connection_mpin_pending_get(
             user=user, connection_id=serializer.validated_data.get("connection_id"),

@@ -19,7 +19,7 @@ from brokers.lookup import connection_from_request
 from brokers.market import registry
 from brokers.serializers import KotakNeoInitiateInputSerializer
 from brokers.views import ACCOUNT_PARAMETERS
-from budhitrade.errors import InvalidInput
+from budhitrade.parsers import json_object
 from compat.kotak_service.serializers import (
     LOGIN_OUTPUT,
     LOGOUT_OUTPUT,
@@ -29,11 +29,6 @@ from compat.kotak_service.serializers import (
 
 TAG = "Kotak Neo microservice (seed 002 paths)"
 
-
-def _body(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise InvalidInput("Send a JSON object.")
-    return request.data
 
 
 def _login_answer(connection, message: str) -> Response:
@@ -49,7 +44,7 @@ class KotakServiceTotpLoginView(APIView):
     @extend_schema(operation_id="kotak_service_totp_login", tags=[TAG], request=TOTP_LOGIN_INPUT,
                    responses={200: LOGIN_OUTPUT})
     def post(self, request):
-        serializer = KotakNeoInitiateInputSerializer(data=_body(request))
+        serializer = KotakNeoInitiateInputSerializer(data=json_object(request))
         serializer.is_valid(raise_exception=True)
         credentials, options, otp = serializer.login_parts()
         connection, step = services.connection_initiate(
@@ -66,7 +61,7 @@ class KotakServiceTotpValidateView(APIView):
     @extend_schema(operation_id="kotak_service_totp_validate", tags=[TAG], request=TotpValidateInputSerializer,
                    responses={200: LOGIN_OUTPUT})
     def post(self, request):
-        serializer = TotpValidateInputSerializer(data=_body(request))
+        serializer = TotpValidateInputSerializer(data=json_object(request))
         serializer.is_valid(raise_exception=True)
         connection = selectors.connection_mpin_pending_get(
             user=request.user, connection_id=serializer.validated_data.get("connection_id"),

@@ -18,7 +18,8 @@ from brokers import services
 from brokers.domain import Broker, ConnectionStatus
 from brokers.models import BrokerConnection
 from brokers.views import ACCOUNT_PARAMETERS
-from budhitrade.errors import InvalidInput, NotFound
+from budhitrade.errors import NotFound
+from budhitrade.parsers import json_object
 from compat.zerodha_dashboard.serializers import (
     ACTIVATE_OUTPUT,
     LOGIN_URL_OUTPUT,
@@ -33,11 +34,6 @@ LOGIN_MESSAGE = ("Open this URL in your browser to login to Zerodha. After login
                  "use for activation.")
 NO_CREDENTIALS = "No Zerodha API credentials are set up; POST them to /api/v1/auth/first-time-api-setup first."
 
-
-def _body(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise InvalidInput("Send a JSON object.")
-    return request.data
 
 
 def _latest(request, broker: Broker, *, status: str | None = None) -> BrokerConnection | None:
@@ -65,7 +61,7 @@ class ZerodhaDashboardApiSetupView(APIView):
     @extend_schema(operation_id="zerodha_dashboard_api_setup", tags=[TAG], request=ApiSetupInputSerializer,
                    responses={200: SETUP_OUTPUT})
     def post(self, request):
-        serializer = ApiSetupInputSerializer(data=_body(request))
+        serializer = ApiSetupInputSerializer(data=json_object(request))
         serializer.is_valid(raise_exception=True)
         broker = serializer.validated_data.pop("broker")
         credentials, options, _ = serializer.login_parts()
@@ -99,7 +95,7 @@ class ZerodhaDashboardActivateView(APIView):
     @extend_schema(operation_id="zerodha_dashboard_activate", tags=[TAG], request=ActivateInputSerializer,
                    parameters=ACCOUNT_PARAMETERS[:1], responses={200: ACTIVATE_OUTPUT})
     def post(self, request):
-        serializer = ActivateInputSerializer(data=_body(request))
+        serializer = ActivateInputSerializer(data=json_object(request))
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         broker = data["brokerage"]

@@ -30,6 +30,7 @@ from brokers.market.demand import FeedLock, Wants, demand_read
 from brokers.market.feed_runner import StreamRunner
 from brokers.market.registry import async_client
 from brokers.pushes import FeedState
+from budhitrade.cancel import cancel_kept
 from budhitrade.logging import OutageLog
 
 logger = logging.getLogger("budhitrade.market")
@@ -61,7 +62,7 @@ class Feed:
                         await self._demand_changed.wait()
                     await asyncio.sleep(COALESCE_SECONDS)  # a burst of subscribes is one read, not one each
                 except TimeoutError:
-                    pass
+                    cancel_kept()
                 self._demand_changed.clear()
         finally:
             await self.stop()

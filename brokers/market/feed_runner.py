@@ -37,6 +37,7 @@ from brokers.market.feed_publish import status_forget, status_publish, tick_text
 from brokers.market.feed_sources import NotConnected, adapter_load, connection_expire_for
 from brokers.market.keys import StreamMode
 from brokers.pushes import FeedState, FeedStatusPush, TickPush
+from budhitrade.cancel import cancel_kept
 from budhitrade.logging import OutageLog
 
 logger = logging.getLogger("budhitrade.market")
@@ -274,6 +275,7 @@ class StreamRunner:
             async with asyncio.timeout(LOOP_SECONDS):
                 items = [await self._queue.get()]
         except TimeoutError:
+            cancel_kept()
             return
         while len(items) < BATCH_MAX and not self._queue.empty():
             items.append(self._queue.get_nowait())

@@ -35,6 +35,7 @@ from brokers.domain import QuoteInstrument, QuoteKind
 from brokers.market.keys import StreamMode
 from brokers.paper.models import PaperInstrument, PaperMarket
 from brokers.pushes import FeedState, FeedStatusPush, Push, TickPush
+from budhitrade.cancel import cancel_kept
 from budhitrade.logging import OutageLog
 
 logger = logging.getLogger("budhitrade.market")
@@ -109,7 +110,7 @@ class PaperMarketStream(MarketStream):
                 async with asyncio.timeout(settings.PAPER_STREAM_INTERVAL_SECONDS):
                     await self._wake.wait()
             except TimeoutError:
-                pass
+                cancel_kept()
             self._wake.clear()
 
     async def poll(self) -> list[Push]:

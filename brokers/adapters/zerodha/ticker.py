@@ -57,6 +57,7 @@ from brokers.adapters.zerodha.reactor import install_reactor
 from brokers.domain import Broker
 from brokers.market.keys import StreamMode
 from brokers.pushes import FeedState, FeedStatusPush, Push, TickPush
+from budhitrade.cancel import cancel_kept
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class ZerodhaMarketStream(MarketStream):
                 await asyncio.shield(self._opened)
         except TimeoutError:
             await self.close()
+            cancel_kept()
             raise BrokerUnavailable("Kite's ticker did not answer in time.") from None
         except BrokerError:
             self._end()
@@ -286,6 +288,7 @@ class ZerodhaMarketStream(MarketStream):
             async with asyncio.timeout(self._timeout):
                 await future
         except TimeoutError:
+            cancel_kept()
             raise BrokerUnavailable("Kite's ticker did not answer in time.") from None
 
     def _abandon(self) -> None:

@@ -19,7 +19,7 @@ connection closing (either side) opens the gate, so no sender waits forever.
 
 A `websocket.send` on an open socket skips autobahn's sendMessage (whose
 per-message bookkeeping and debug-log arguments cost more than the frame):
-the server builds the frame itself, holds the socket's frames until the end
+the socket's `SocketWriter` builds the frame itself, holds the socket's frames until the end
 of the loop pass (at most 16 KiB) and writes them in one send, straight to
 the socket while Twisted's buffer is empty. An app that sends the same text
 to many sockets may also call the scope's `budhitrade.send_now` extension
@@ -40,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from functools import partial
 
 # daphne.server installs Twisted's asyncio reactor when imported: it comes before anything that may import Twisted.
 from daphne.server import Server  # isort:skip
@@ -58,7 +57,8 @@ class SendGate:
 
     It takes the place of the producer daphne's HTTP channel registered on the
     connection before the upgrade, and passes pause and resume on to it, so the
-    transport behaves toward that channel as it did before.
+    transport behaves toward that channel as it did before. `sendable` says, in
+    one attribute, that the gate is open and the connection not gone.
     """
 
     def __init__(self, previous: IPushProducer | None = None):
@@ -66,15 +66,18 @@ class SendGate:
         self.open = asyncio.Event()
         self.open.set()
         self.closed = False
+        self.sendable = True
 
     def pauseProducing(self) -> None:
         if not self.closed:
             self.open.clear()
+            self.sendable = False
         if self.previous is not None:
             self.previous.pauseProducing()
 
     def resumeProducing(self) -> None:
         self.open.set()
+        self.sendable = not self.closed
         if self.previous is not None:
             self.previous.resumeProducing()
 
@@ -84,6 +87,7 @@ class SendGate:
 
     def close(self) -> None:
         self.closed = True
+        self.sendable = False
         self.open.set()
 
     async def wait(self) -> None:
@@ -95,6 +99,7 @@ class SendGate:
 FRAMES_HELD = 16 * 1024  # a socket's frames held for the end of a loop pass, at most (a quarter of Twisted's buffer)
 HEADER_LENGTHS = {126: 4, 127: 10}  # a server frame's header by its second byte (16-, 64-bit length), else 2
 SEND_NOW = "budhitrade.send_now"  # the scope extension: send_now(text) -> bool (see the module's docstring)
+OPEN = WebSocketProtocol.STATE_OPEN
 
 
 class BackpressureServer(Server):
@@ -102,7 +107,7 @@ class BackpressureServer(Server):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._held: list = []  # (protocol, details) of sockets holding frames for the end of this loop pass
+        self._held: list[SocketWriter] = []  # sockets holding frames for the end of this loop pass
         self._encoded: dict[str, tuple[bytes, int]] = {}  # this pass's texts framed (and their length): once each
 
     def run(self):
@@ -114,113 +119,157 @@ class BackpressureServer(Server):
     def protocol_connected(self, protocol):
         super().protocol_connected(protocol)
         if isinstance(protocol, WebSocketProtocol):
-            self.connections[protocol]["send_gate"] = gate_install(protocol.transport)
+            gate = gate_install(protocol.transport)
+            if gate is not None:
+                self.connections[protocol]["writer"] = SocketWriter(self, protocol, gate)
 
     def protocol_disconnected(self, protocol):
-        gate = self.connections.get(protocol, {}).get("send_gate")
-        if gate is not None:
-            gate.close()
+        writer = self.connections.get(protocol, {}).get("writer")
+        if writer is not None:
+            writer.gate.close()
         super().protocol_disconnected(protocol)
 
     def create_application(self, protocol, scope):
         details = self.connections.get(protocol)
-        if details is not None and details.get("send_gate") is not None:
-            scope.setdefault("extensions", {})[SEND_NOW] = partial(self.send_now, protocol, details)
+        if details is not None and details.get("writer") is not None:
+            scope.setdefault("extensions", {})[SEND_NOW] = details["writer"].send_now
         return super().create_application(protocol, scope)
-
-    def send_now(self, protocol, details, text: str) -> bool:
-        """Frame `text` for the socket now (written at the pass's end); False, and nothing sent, where it must go
-        through `await send`: the client's buffer is full, the socket is not open, or autobahn's path is needed."""
-        if not details["send_gate"].open.is_set() or details.get("disconnected"):
-            return False
-        encoded = self._encoded.get(text)  # cleared with the pass's frames (_held_flush)
-        if encoded is None:
-            frame = frame_of(protocol, {"text": text})
-            if frame is None:
-                return False
-            self._encoded[text] = frame, len(frame) - HEADER_LENGTHS.get(frame[1], 2)
-        else:
-            frame, length = encoded
-            if not framable(protocol, length):
-                return False
-        self._frame_hold(protocol, details, frame)
-        return True
 
     async def handle_reply(self, protocol, message):
         details = self.connections.get(protocol)
-        gate = details.get("send_gate") if details else None
-        if gate is None or message.get("type") != "websocket.send":
-            if details and details.get("frames"):
-                self._frames_flush(protocol, details)  # frames sent before a close go out before it
+        writer = details.get("writer") if details else None
+        if writer is None or message.get("type") != "websocket.send":
+            if writer is not None:
+                writer.flush()  # frames sent before a close go out before it
             return await super().handle_reply(protocol, message)
+        gate = writer.gate
         if not gate.open.is_set():
             await gate.wait()  # another sender on this socket left the buffer full
-        frame = None if details.get("disconnected") else frame_of(protocol, message)
+        frame = writer.frame(message)
         if frame is None:
-            if details.get("frames"):
-                self._frames_flush(protocol, details)
+            writer.flush()
             await super().handle_reply(protocol, message)
         else:
-            self._frame_hold(protocol, details, frame)
+            writer.hold(frame)
         if not gate.open.is_set():
             await gate.wait()  # this frame filled it: the app's next value waits in the app
 
-    def _frame_hold(self, protocol, details, frame: bytes) -> None:
-        frames = details.get("frames")
-        if not frames:  # the socket's first frame of this pass: written with every other socket's at its end
-            if frames is None:
-                frames = details["frames"] = []
-            if not self._held:
-                asyncio.get_running_loop().call_soon(self._held_flush)
-            self._held.append((protocol, details))
-        frames.append(frame)
-        details["framed"] = details.get("framed", 0) + len(frame)
-        if details["framed"] >= FRAMES_HELD:  # an app that sends without pausing: write now, the gate may shut
-            self._frames_flush(protocol, details)
-
-    def _held_flush(self) -> None:
+    def held_flush(self) -> None:
+        """The loop pass's end: write every socket's held frames."""
         held, self._held = self._held, []
         self._encoded.clear()
-        for protocol, details in held:
-            self._frames_flush(protocol, details)
-
-    @staticmethod
-    def _frames_flush(protocol, details) -> None:
-        """Write the socket's held frames in one go; none once it began to close (autobahn too sends no data
-        after a close frame)."""
-        frames = details.get("frames")
-        if frames:
-            data = frames[0] if len(frames) == 1 else b"".join(frames)
-            frames.clear()
-            details["framed"] = 0
-            if protocol.state == WebSocketProtocol.STATE_OPEN:
-                transport_write(protocol.transport, data)
+        for writer in held:
+            writer.flush()
 
 
-def framable(protocol, length: int) -> bool:
-    """Whether a message of `length` bytes may go out as one plain frame written by the server (else autobahn's
-    sendMessage): the socket open, nothing queued, no compression, masking, fragmenting, size limit or frame log."""
-    return not (protocol.state != WebSocketProtocol.STATE_OPEN or protocol.send_queue
-                or protocol._perMessageCompress or protocol.maskServerFrames or protocol.logFrames
-                or protocol.logOctets or 0 < protocol.autoFragmentSize < length
-                or 0 < protocol.maxMessagePayloadSize < length)
+class SocketWriter:
+    """One WebSocket's own send path: its frames, held for the end of the loop pass and written straight to its
+    socket. Where it cannot frame a message (see `frame`), autobahn's sendMessage sends it."""
+
+    __slots__ = ("server", "protocol", "transport", "gate", "frames", "framed", "limit", "direct")
+
+    def __init__(self, server: BackpressureServer, protocol, gate: SendGate):
+        self.server, self.protocol, self.transport, self.gate = server, protocol, protocol.transport, gate
+        self.frames: list[bytes] = []
+        self.framed = 0  # bytes held
+        self.limit: float | None = None  # the longest message it frames itself, once the socket is open
+        # TLS (which `serve` never runs) encrypts in the transport: only its own write may take the bytes.
+        self.direct = not getattr(self.transport, "TLS", False) and hasattr(self.transport, "socket")
+
+    def send_now(self, text: str) -> bool:
+        """Frame `text` for the socket now (written at the pass's end); False, and nothing sent, where it must go
+        through `await send`: the client's buffer is full, the socket is not open, or autobahn's path is needed."""
+        if not self.gate.sendable:
+            return False
+        encoded = self.server._encoded.get(text)  # cleared with the pass's frames (held_flush)
+        if encoded is None:
+            frame = self.frame({"text": text})
+            if frame is None:
+                return False
+            self.server._encoded[text] = frame, len(frame) - HEADER_LENGTHS.get(frame[1], 2)
+        else:
+            frame, length = encoded
+            if not self.framable(length):
+                return False
+        self.hold(frame)
+        return True
+
+    def framable(self, length: int) -> bool:
+        """Whether a message of `length` bytes may go out as one plain frame written here: the socket open,
+        nothing queued in autobahn, and no compression, masking, fragmenting, size limit or frame log."""
+        protocol = self.protocol
+        if protocol.state != OPEN or protocol.send_queue or self.gate.closed:
+            return False
+        if self.limit is None:  # negotiated in the handshake, fixed from here on
+            self.limit = plain_limit(protocol)
+        return length <= self.limit
+
+    def frame(self, message) -> bytes | None:
+        """A `websocket.send` as one unmasked, uncompressed frame; None where autobahn's own path is needed.
+
+        autobahn's sendMessage does the same write after per-message asserts, traffic statistics and debug log
+        calls whose arguments (coloured names) are built even when the log is off: most of a small message's cost.
+        """
+        text = message.get("text")
+        payload = text.encode() if text is not None else message.get("bytes")
+        if not payload or (text is not None and message.get("bytes")) or not self.framable(len(payload)):
+            return None
+        return frame_bytes(payload, 0x81 if text is not None else 0x82)  # FIN and text (or binary)
+
+    def hold(self, frame: bytes) -> None:
+        frames = self.frames
+        if not frames:  # the socket's first frame of this pass: written with every other socket's at its end
+            held = self.server._held
+            if not held:
+                asyncio.get_running_loop().call_soon(self.server.held_flush)
+            held.append(self)
+        frames.append(frame)
+        self.framed += len(frame)
+        if self.framed >= FRAMES_HELD:  # an app that sends without pausing: write now, the gate may shut
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the held frames in one go; none once the socket began to close (autobahn too sends no data after
+        a close frame).
+
+        Sent at once, what the kernel takes, when nothing waits in Twisted's buffer, as asyncio's transports do;
+        the rest (or all, where anything waits) goes through transport.write, whose buffer pauses the gate past
+        64 KiB. transport.write alone registers the socket for writing and sends on the next loop pass, then
+        unregisters: two epoll_ctl calls and a reactor callback a pass for each socket, more than the send itself.
+        """
+        frames = self.frames
+        if not frames:
+            return
+        data = frames[0] if len(frames) == 1 else b"".join(frames)
+        frames.clear()
+        self.framed = 0
+        if self.protocol.state != OPEN:
+            return
+        transport = self.transport
+        if (self.direct and transport.connected and not transport.disconnecting and not transport._tempDataBuffer
+                and transport.offset >= len(transport.dataBuffer)):
+            try:
+                sent = transport.socket.send(data)
+            except OSError:  # full (0 sent) or broken: transport.write's own send finds out which
+                sent = 0
+            if sent >= len(data):
+                return
+            data = data[sent:]
+        transport.write(data)
 
 
-def frame_of(protocol, message) -> bytes | None:
-    """A `websocket.send` as one unmasked, uncompressed frame, to write straight to the transport; None where
-    autobahn's own path is needed (see framable).
+def plain_limit(protocol) -> float:
+    """The longest message a socket's writer frames itself: none (-1) under compression, masking or a frame log;
+    else up to autobahn's fragment size and message size limit, where set."""
+    if protocol._perMessageCompress or protocol.maskServerFrames or protocol.logFrames or protocol.logOctets:
+        return -1
+    return min([n for n in (protocol.autoFragmentSize, protocol.maxMessagePayloadSize) if n > 0],
+               default=float("inf"))
 
-    autobahn's sendMessage does the same write after per-message asserts, traffic statistics and debug log
-    calls whose arguments (coloured names) are built even when the log is off: most of a small message's cost.
-    """
-    text = message.get("text")
-    payload = text.encode() if text is not None else message.get("bytes")
-    if not payload or (text is not None and message.get("bytes")):
-        return None
+
+def frame_bytes(payload: bytes, opcode: int) -> bytes:
+    """One unmasked server frame of `payload`."""
     length = len(payload)
-    if not framable(protocol, length):
-        return None
-    opcode = 0x81 if text is not None else 0x82  # FIN and text (or binary)
     if length <= 125:
         header = bytes((opcode, length))
     elif length <= 0xFFFF:
@@ -228,23 +277,6 @@ def frame_of(protocol, message) -> bytes | None:
     else:
         header = bytes((opcode, 127)) + length.to_bytes(8, "big")
     return header + payload
-
-
-def transport_write(transport, data: bytes) -> None:
-    """Send at once what the kernel takes when nothing waits in Twisted's buffer, as asyncio's transports do; the
-    rest (or all, where anything waits) goes through transport.write, whose buffer pauses the gate past 64 KiB.
-
-    transport.write alone registers the socket for writing and sends on the next loop pass, then unregisters:
-    two epoll_ctl calls and a reactor callback a pass for each socket, more than the send itself.
-    """
-    if (transport.connected and not transport.disconnecting and not getattr(transport, "TLS", False)
-            and not transport._tempDataBuffer and transport.offset >= len(transport.dataBuffer)):
-        sent = transport.writeSomeData(data)
-        if isinstance(sent, int):
-            if sent >= len(data):
-                return
-            data = data[sent:]
-    transport.write(data)
 
 
 def gate_install(transport) -> SendGate | None:
@@ -263,6 +295,7 @@ def gate_install(transport) -> SendGate | None:
     transport.registerProducer(gate, True)  # on a transport already gone this calls stopProducing: gate closed
     if transport.producerPaused:  # the buffer was full already: resumeProducing will come when it drains
         gate.open.clear()
+        gate.sendable = False
     return gate
 
 

@@ -47,6 +47,11 @@ MESSAGE_BURST = 5
 SEND_NOW = "budhitrade.send_now"  # budhitrade.daphne_server's scope extension (imported there would install Twisted)
 
 
+def _queued(text: str) -> bool:
+    """send_now where the server has none: every value goes through the outbox's task."""
+    return False
+
+
 class _Outbox:
     """The socket's pending messages: the latest market_data per instrument, the latest status, in order of
     arrival. While the client keeps up, a value is framed at once by the server's `send_now` (no task, no
@@ -55,12 +60,12 @@ class _Outbox:
     nothing newer overtakes an older value."""
 
     def __init__(self, send, send_now=None) -> None:
-        self._send, self._send_now = send, send_now
+        self._send, self._send_now = send, send_now or _queued
         self._pending: dict[str, str] = {}
         self._task: asyncio.Task | None = None
 
     def put(self, key: str, text: str) -> None:
-        if self._task is None and self._send_now is not None and self._send_now(text):
+        if self._task is None and self._send_now(text):
             return
         self._pending.pop(key, None)  # a newer value goes to the back: every instrument gets its turn
         self._pending[key] = text

@@ -19,9 +19,9 @@ connection closing (either side) opens the gate, so no sender waits forever.
 
 A `websocket.send` on an open socket skips autobahn's sendMessage (whose
 per-message bookkeeping and debug-log arguments cost more than the frame):
-the socket's `SocketWriter` builds the frame itself, holds the socket's frames until the end
-of the loop pass (at most 16 KiB) and writes them in one send, straight to
-the socket while Twisted's buffer is empty. An app that sends the same text
+each socket's `SocketWriter` builds the frame itself, holds the socket's
+frames until the end of the loop pass (at most 16 KiB) and writes them in
+one send, straight to the socket while Twisted's buffer is empty. An app that sends the same text
 to many sockets may also call the scope's `budhitrade.send_now` extension
 (SEND_NOW): it frames the text at once, without a coroutine, and says False
 where the send must go through `await send` instead (the buffer is full, the
@@ -97,7 +97,6 @@ class SendGate:
 
 
 FRAMES_HELD = 16 * 1024  # a socket's frames held for the end of a loop pass, at most (a quarter of Twisted's buffer)
-HEADER_LENGTHS = {126: 4, 127: 10}  # a server frame's header by its second byte (16-, 64-bit length), else 2
 SEND_NOW = "budhitrade.send_now"  # the scope extension: send_now(text) -> bool (see the module's docstring)
 OPEN = WebSocketProtocol.STATE_OPEN
 
@@ -179,18 +178,15 @@ class SocketWriter:
     def send_now(self, text: str) -> bool:
         """Frame `text` for the socket now (written at the pass's end); False, and nothing sent, where it must go
         through `await send`: the client's buffer is full, the socket is not open, or autobahn's path is needed."""
-        if not self.gate.sendable:
+        if not self.gate.sendable or not text:  # an empty message goes autobahn's way, as through `send`
             return False
         encoded = self.server._encoded.get(text)  # cleared with the pass's frames (held_flush)
-        if encoded is None:
-            frame = self.frame({"text": text})
-            if frame is None:
-                return False
-            self.server._encoded[text] = frame, len(frame) - HEADER_LENGTHS.get(frame[1], 2)
-        else:
-            frame, length = encoded
-            if not self.framable(length):
-                return False
+        if encoded is None:  # the same frame for every socket: unmasked, uncompressed
+            payload = text.encode()
+            encoded = self.server._encoded[text] = frame_bytes(payload, 0x81), len(payload)
+        frame, length = encoded
+        if not self.framable(length):
+            return False
         self.hold(frame)
         return True
 

@@ -13,7 +13,6 @@ import sys
 import pytest
 
 
-
 @pytest.fixture(scope="module")
 def cases() -> dict:
     done = subprocess.run([sys.executable, "-m", "budhitrade.tests.writer_cases"], capture_output=True, text=True,
